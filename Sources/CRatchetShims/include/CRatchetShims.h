@@ -1,0 +1,24 @@
+#ifndef CRATCHET_SHIMS_H
+#define CRATCHET_SHIMS_H
+#include <stdint.h>
+#include <lua5.4/lua.h>
+
+// What a Swift implementation returns to the trampoline. Lua errors and yields unwind with
+// longjmp, which must never cross a Swift frame, so Swift only *describes* them and the
+// trampoline performs them after every Swift frame has returned.
+//   n >= 0                  return n results
+//   RATCHET_RAISE           lua_error with the value on top of the stack
+//   RATCHET_ARGERROR        luaL_argerror(L, <integer below top>, <string on top>)
+//   RATCHET_YIELD_BASE - k  yield no values; on resume call the implementation again
+//                           with status LUA_YIELD and context k
+#define RATCHET_RAISE (-1)
+#define RATCHET_ARGERROR (-2)
+#define RATCHET_YIELD_BASE (-3)
+
+typedef int (*ratchet_impl)(lua_State *L, int status, intptr_t ctx);
+
+// Pushes a Lua C closure that runs `impl` behind the trampoline.
+void ratchet_push_impl(lua_State *L, ratchet_impl impl);
+
+
+#endif

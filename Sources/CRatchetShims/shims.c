@@ -1,0 +1,33 @@
+#include "CRatchetShims.h"
+#include <lua5.4/lauxlib.h>
+
+static int ratchet_finish(lua_State *L, int r);
+
+// Lua calls this (first call and every resumption) so Swift never sees a longjmp.
+static int ratchet_continue(lua_State *L, int status, lua_KContext ctx) {
+    ratchet_impl impl = (ratchet_impl)lua_touserdata(L, lua_upvalueindex(1));
+    return ratchet_finish(L, impl(L, status, (intptr_t)ctx));
+}
+
+// Performs the raise or yield that Swift asked for, from a frame that is pure C.
+static int ratchet_finish(lua_State *L, int r) {
+    if (r >= 0) return r;
+    if (r == RATCHET_RAISE) return lua_error(L);
+    if (r == RATCHET_ARGERROR) {
+        int arg = (int)lua_tointeger(L, -2);
+        return luaL_argerror(L, arg, lua_tostring(L, -1));
+    }
+    return lua_yieldk(L, 0, (lua_KContext)(RATCHET_YIELD_BASE - r), ratchet_continue);
+}
+
+// The lua_CFunction every Swift implementation is registered behind.
+static int ratchet_trampoline(lua_State *L) {
+    return ratchet_continue(L, LUA_OK, 0);
+}
+
+// One registration path: the implementation travels as the closure's only upvalue.
+void ratchet_push_impl(lua_State *L, ratchet_impl impl) {
+    lua_pushlightuserdata(L, (void *)impl);
+    lua_pushcclosure(L, ratchet_trampoline, 1);
+}
+

@@ -1,0 +1,75 @@
+import CLua
+
+/// Swift objects exposed to Lua as full userdata. The userdata holds one retained reference;
+/// `__gc` releases it once (releasing twice is harmless). Every handle type (kernel, socket,
+/// TLS session, ZeroMQ socket, …) goes through this one path.
+public protocol LuaHandle: AnyObject {
+    static var metatableName: StaticString { get }
+    /// Called from `__gc` and `__close` before the reference is dropped; must be idempotent.
+    func close(_ lua: Lua)
+}
+
+extension LuaHandle {
+    /// Pushes a new userdata for `obj` with `uservalues` user values.
+    public static func push(_ lua: Lua, _ obj: Self, uservalues: Int32 = 0) {
+        let p = lua_newuserdatauv(lua.L, MemoryLayout<UnsafeMutableRawPointer?>.size, uservalues)!
+        p.storeBytes(of: Unmanaged.passRetained(obj).toOpaque(), as: UnsafeMutableRawPointer?.self)
+        lua.setMetatable(metatableName)
+    }
+
+    /// The object behind argument `i`, or nil when it is not this kind of handle.
+    @inline(__always) public static func get(_ lua: Lua, _ i: Int32) -> Self? {
+        guard let p = lua.testUserdata(i, metatableName),
+              let obj = p.load(as: UnsafeMutableRawPointer?.self) else { return nil }
+        return Unmanaged<Self>.fromOpaque(obj).takeUnretainedValue()
+    }
+
+    /// Creates the metatable with `methods` as `__index`, plus `__gc`, `__close`, `__tostring`
+    /// and `__name`. Extra metamethods can be added by the caller while it is on the stack.
+    public static func registerMetatable(_ lua: Lua, methods: [(StaticString, LuaImpl)],
+                                         tostring: LuaImpl? = nil) {
+        guard lua.newMetatable(metatableName) else { return }
+        lua.newTable(nrec: Int32(methods.count))
+        lua.setFunctions(methods)
+        lua.setField(-2, "__index")
+        lua.push(function: handleGC); lua.setField(-2, "__gc")
+        lua.push(function: handleClose); lua.setField(-2, "__close")
+        lua.push(function: tostring ?? handleToString); lua.setField(-2, "__tostring")
+    }
+}
+
+/// `__gc`: close the object, then drop the userdata's reference.
+private let handleGC: LuaImpl = { L, _, _ in
+    let lua = Lua(L)
+    guard lua.type(1) == LUA_TUSERDATA, let p = lua_touserdata(L, 1),
+          let obj = p.load(as: UnsafeMutableRawPointer?.self) else { return 0 }
+    p.storeBytes(of: nil, as: UnsafeMutableRawPointer?.self)
+    let o = Unmanaged<AnyObject>.fromOpaque(obj)
+    (o.takeUnretainedValue() as? LuaHandle)?.close(lua)
+    o.release()
+    return 0
+}
+
+/// `__close` (to-be-closed variables): close but keep the object until it is collected.
+private let handleClose: LuaImpl = { L, _, _ in
+    let lua = Lua(L)
+    guard lua.type(1) == LUA_TUSERDATA, let p = lua_touserdata(L, 1),
+          let obj = p.load(as: UnsafeMutableRawPointer?.self) else { return 0 }
+    (Unmanaged<AnyObject>.fromOpaque(obj).takeUnretainedValue() as? LuaHandle)?.close(lua)
+    return 0
+}
+
+private let handleToString: LuaImpl = { L, _, _ in
+    let lua = Lua(L)
+    var name = "userdata"
+    let t = luaL_getmetafield(L, 1, "__name")
+    if t == LUA_TSTRING, let n = lua.string(-1) { name = n }
+    if t != LUA_TNIL { lua.pop() }
+    lua.push("\(name.replacingPrefix("ratchet_", with: "ratchet.").replacingSuffix("_meta", with: "")): \(String(UInt(bitPattern: lua_topointer(L, 1)), radix: 16))")
+    return 1
+}
+
+extension String {
+    func replacingPrefix(_ p: String, with r: String) -> String { hasPrefix(p) ? r + dropFirst(p.count) : self }
+    func replacingSuffix(_ p: String, with r: String) -> String { hasSuffix(p) ? dropLast(p.count) + r : self }
+}

@@ -1,0 +1,161 @@
+import CLibEvent
+import Glibc
+
+/// Readiness of one file descriptor on one kernel, shared by every object using that fd.
+///
+/// Reads use one persistent edge-triggered event, added at the first wait and kept while the
+/// descriptor lives: a thread tries its operation first and waits only on EAGAIN, so an edge
+/// that arrives while nobody waits is harmless, and no epoll_ctl is paid per message.
+/// Writes wait rarely (only on a full buffer), so their edge-triggered event is one-shot.
+public final class IOWatcher: WaitSource {
+    public let fd: Int32
+    unowned(unsafe) var kernel: Kernel
+    var detached = false
+    private var readEvent: OpaquePointer?
+    private var writeEvent: OpaquePointer?
+    private var readers: [(LuaThread, Int)] = []
+    private var writers: [(LuaThread, Int)] = []
+    /// Not owned by a ratchet handle (block_on on a foreign object): freed after its wait.
+    var temporary = false
+
+    init(kernel: Kernel, fd: Int32) {
+        self.kernel = kernel
+        self.fd = fd
+    }
+
+    /// Registers `t` for readability (or writability) with `token`, reported as `.ready(token)`.
+    public func add(_ t: LuaThread, write: Bool, token: Int = 0) {
+        guard !detached else { return }
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        if write {
+            if writeEvent == nil {
+                writeEvent = event_new(kernel.base, fd, Int16(EV_WRITE | EV_ET), ioWatcherFired, me)
+            }
+            if writers.isEmpty { event_add(writeEvent, nil) }
+            writers.append((t, token))
+        } else {
+            if readEvent == nil {
+                readEvent = event_new(kernel.base, fd, Int16(EV_READ | EV_ET | EV_PERSIST), ioWatcherFired, me)
+                event_add(readEvent, nil)
+            }
+            readers.append((t, token))
+        }
+        kernel.addSource(t, self)
+    }
+
+    public func removeWaiter(_ t: LuaThread) {
+        if let i = readers.firstIndex(where: { $0.0 === t }) { readers.remove(at: i) }
+        if let i = writers.firstIndex(where: { $0.0 === t }) {
+            writers.remove(at: i)
+            if writers.isEmpty, let w = writeEvent { event_del(w) }
+        }
+        // Freed after the poll returns: this may run inside the event's own callback.
+        if temporary && readers.isEmpty && writers.isEmpty { kernel.retire(self) }
+    }
+
+    fileprivate func fired(_ what: Int32) {
+        if what & Int32(EV_READ) != 0 {
+            while let (t, token) = readers.popLast() { kernel.wake(t, .ready(token)) }
+        }
+        if what & Int32(EV_WRITE) != 0 {
+            while let (t, token) = writers.popLast() { kernel.wake(t, .ready(token)) }
+        }
+    }
+
+    /// Wakes every waiter (so they retry and see the descriptor is gone), frees the events
+    /// and forgets this watcher. Called before the descriptor is closed.
+    public func release() {
+        guard !detached else { return }
+        let k = kernel
+        while let (t, token) = readers.popLast() { k.wake(t, .ready(token)) }
+        while let (t, token) = writers.popLast() { k.wake(t, .ready(token)) }
+        if k.watchers[fd] === self { k.watchers[fd] = nil }
+        detach()
+    }
+
+    /// Frees the events without touching the kernel (the kernel is closing).
+    func detach() {
+        guard !detached else { return }
+        detached = true
+        if let e = readEvent { event_free(e); readEvent = nil }
+        if let e = writeEvent { event_free(e); writeEvent = nil }
+    }
+}
+
+private let ioWatcherFired: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { _, what, arg in
+    Unmanaged<IOWatcher>.fromOpaque(arg!).takeUnretainedValue().fired(Int32(what))
+}
+
+extension Kernel {
+    /// The watcher for `fd` on this kernel, created on first use.
+    public func watcher(fd: Int32) -> IOWatcher {
+        if let w = watchers[fd] { w.temporary = false; return w }
+        let w = IOWatcher(kernel: self, fd: fd)
+        watchers[fd] = w
+        return w
+    }
+
+    /// Parks `t` until `fd` is readable (or writable) or `timeout` seconds pass. The handle
+    /// keeps the watcher in `slot` so that it can release it before closing the descriptor.
+    public func waitIO(_ t: LuaThread, fd: Int32, write: Bool, timeout: Double, slot: inout IOWatcher?) {
+        let w: IOWatcher
+        if let s = slot, !s.detached, s.kernel === self {
+            w = s
+        } else {
+            w = watcher(fd: fd)
+            slot = w
+        }
+        w.add(t, write: write)
+        park(t, timeout: timeout)
+    }
+}
+
+/// A libevent signal event shared by every thread waiting for that signal on one kernel.
+/// It is added only while someone waits, so the signal's default disposition returns after.
+public final class SignalWatcher: WaitSource {
+    let signum: Int32
+    unowned(unsafe) let kernel: Kernel
+    private var event: OpaquePointer?
+    private var waiters: [LuaThread] = []
+
+    init(kernel: Kernel, signum: Int32) {
+        self.kernel = kernel
+        self.signum = signum
+        event = event_new(kernel.base, signum, Int16(EV_SIGNAL | EV_PERSIST), signalFired,
+                          Unmanaged.passUnretained(self).toOpaque())
+    }
+
+    public func add(_ t: LuaThread) {
+        if waiters.isEmpty { event_add(event, nil) }
+        waiters.append(t)
+        kernel.addSource(t, self)
+    }
+
+    public func removeWaiter(_ t: LuaThread) {
+        if let i = waiters.firstIndex(where: { $0 === t }) { waiters.remove(at: i) }
+        if waiters.isEmpty, let e = event { event_del(e) }
+    }
+
+    fileprivate func fired() {
+        while let t = waiters.popLast() { kernel.wake(t, .signal) }
+        if let e = event { event_del(e) }
+    }
+
+    func detach() {
+        if let e = event { event_free(e); event = nil }
+        waiters.removeAll()
+    }
+}
+
+private let signalFired: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { _, _, arg in
+    Unmanaged<SignalWatcher>.fromOpaque(arg!).takeUnretainedValue().fired()
+}
+
+extension Kernel {
+    public func signalWatcher(_ signum: Int32) -> SignalWatcher {
+        if let s = signalWatchers[signum] { return s }
+        let s = SignalWatcher(kernel: self, signum: signum)
+        signalWatchers[signum] = s
+        return s
+    }
+}

@@ -1,0 +1,439 @@
+import CLua
+import CLibEvent
+import Glibc
+
+/// The kernel: owns the libevent base, the live threads and the FIFO run queue.
+///
+/// libevent callbacks only mark threads ready (`wake`); the kernel resumes them after the
+/// poll returns, in FIFO order, so Lua code never runs inside a libevent callback. Nothing
+/// here knows what a socket is: event sources park threads through `park` and wake them
+/// through `wake`.
+public final class Kernel: LuaHandle {
+    public static let metatableName: StaticString = "ratchet_meta"
+
+    public private(set) var base: OpaquePointer?
+    var threads: [OpaquePointer: LuaThread] = [:]
+    private var runQueue: [LuaThread] = []
+    private var runHead = 0
+    /// The thread being resumed right now.
+    public private(set) var current: LuaThread?
+    /// Threads parked on something that can fire (I/O, timer, signal, DNS, child).
+    private var pendingCount = 0
+    private var foregroundCount = 0
+    var errorHandlerRef: Int32 = LUA_NOREF
+    var spaceRef: Int32 = LUA_NOREF
+    var breakRequested = false
+    var running = false
+    /// Every I/O watcher on this base, by descriptor, so block_on and the handles share one.
+    var watchers: [Int32: IOWatcher] = [:]
+    var signalWatchers: [Int32: SignalWatcher] = [:]
+    /// Temporary watchers whose wait ended, freed once the poll has returned.
+    private var retired: [IOWatcher] = []
+    /// Extensions (DNS resolver, …) keep per-kernel state here, released on close.
+    public var extensions: [ObjectIdentifier: KernelExtension] = [:]
+
+    init?() {
+        guard let b = event_base_new() else { return nil }
+        base = b
+        runQueue.reserveCapacity(64)
+    }
+
+    public var isClosed: Bool { base == nil }
+
+    // MARK: finding the kernel and thread of a call
+
+    private static let runningKey = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+    /// The kernel whose loop is running in this Lua state, if any.
+    public static func running(_ lua: Lua) -> Kernel? {
+        lua_rawgetp(lua.L, LUA_REGISTRYINDEX, runningKey)
+        let p = lua_touserdata(lua.L, -1)
+        lua.pop()
+        guard let p else { return nil }
+        return Unmanaged<Kernel>.fromOpaque(p).takeUnretainedValue()
+    }
+
+    private static func setRunning(_ lua: Lua, _ p: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+        lua_rawgetp(lua.L, LUA_REGISTRYINDEX, runningKey)
+        let old = lua_touserdata(lua.L, -1)
+        lua.pop()
+        lua.push(lightUserdata: p)
+        lua_rawsetp(lua.L, LUA_REGISTRYINDEX, runningKey)
+        return old
+    }
+
+    /// The ratchet thread that is making this call, or nil on the main state, in a plain
+    /// coroutine, or when no kernel runs. Blocking calls need one to park.
+    @inline(__always) public static func thread(_ lua: Lua) -> LuaThread? {
+        guard let k = running(lua), let t = k.current, t.co == lua.L else { return nil }
+        return t
+    }
+
+    /// The error every blocking call raises when it is not made from a ratchet thread.
+    public static func notInThread(_ lua: Lua, _ function: String) -> Int32 {
+        lua.raiseError(function, "EPERM", "\(function) must be called from inside a ratchet thread (see ratchet.new and ratchet.thread.attach).")
+    }
+
+    // MARK: threads
+
+    /// Creates a thread running the function at `first` with the values above it as
+    /// arguments (all are moved off the stack). Pushes nothing.
+    @discardableResult
+    func spawn(_ lua: Lua, first: Int32, background: Bool) -> LuaThread {
+        let n = lua.top - first + 1
+        let co = lua_newthread(lua.L)!
+        let ref = lua.ref()
+        lua_xmove(lua.L, co, n)
+        let t = LuaThread(kernel: self, co: co, ref: ref, background: background)
+        t.nargs = n - 1
+        threads[co] = t
+        if !background { foregroundCount += 1 }
+        enqueue(t)
+        return t
+    }
+
+    @inline(__always) func enqueue(_ t: LuaThread) {
+        guard !t.queued else { return }
+        t.queued = true
+        runQueue.append(t)
+    }
+
+    public var liveThreadCount: Int { threads.count }
+
+    // MARK: the one wait primitive
+
+    /// Parks the running thread `t`. The caller has registered `t` with its sources (see
+    /// `addSource`); `timeout` (seconds, nil or negative for none) arms the thread's timer.
+    /// The caller then returns `Status.yield(ctx)`; on resumption `t.wake` says why.
+    public func park(_ t: LuaThread, timeout: Double?, pending: Bool = true) {
+        t.state = .waiting
+        t.wake = .none
+        t.countsAsPending = pending || (timeout ?? -1) >= 0
+        if t.countsAsPending { pendingCount += 1 }
+        if let s = timeout, s >= 0 { armTimer(t, s) }
+    }
+
+    /// Registers `source` as something `t` waits on; it is told to forget `t` on wake.
+    @inline(__always) public func addSource(_ t: LuaThread, _ source: WaitSource) {
+        t.sources.append(source)
+    }
+
+    /// Makes a waiting thread ready. Called from libevent callbacks and event sources.
+    public func wake(_ t: LuaThread, _ why: LuaThread.Wake) {
+        guard t.state == .waiting else { return }
+        clearWait(t)
+        t.wake = why
+        t.state = .ready
+        enqueue(t)
+    }
+
+    /// Forgets everything a thread waits on (sources, timer, pending count).
+    private func clearWait(_ t: LuaThread) {
+        if !t.sources.isEmpty {
+            for s in t.sources { s.removeWaiter(t) }
+            t.sources.removeAll(keepingCapacity: true)
+        }
+        if t.timerArmed, let tm = t.timer { event_del(tm); t.timerArmed = false }
+        if t.countsAsPending { pendingCount -= 1; t.countsAsPending = false }
+    }
+
+    private func armTimer(_ t: LuaThread, _ seconds: Double) {
+        if t.timer == nil {
+            t.timer = event_new(base, -1, 0, threadTimerFired, Unmanaged.passUnretained(t).toOpaque())
+        }
+        var tv = timeval(seconds)
+        event_add(t.timer, &tv)
+        t.timerArmed = true
+    }
+
+    /// pause(): waits with nothing registered; only `unpause` (or kill, alarm) ends it.
+    func pause(_ t: LuaThread) {
+        t.state = .paused
+        t.wake = .none
+    }
+
+    func unpause(_ t: LuaThread, from lua: Lua, values n: Int32) {
+        lua_xmove(lua.L, t.co, n)
+        t.nargs = n
+        t.state = .ready
+        enqueue(t)
+    }
+
+    // MARK: running
+
+    enum Step { case idle, ran, failed }
+
+    /// One pass of the scheduler (the reference's loop_once). Returns false when no thread
+    /// is left; on `.failed` the error to raise is on top of `lua`'s stack.
+    func runOnce(_ lua: Lua, noblock: Bool) -> (more: Bool, failed: Bool) {
+        if runHead < runQueue.count {
+            return (true, !drain(lua))
+        }
+        if foregroundCount == 0 {
+            killAll(lua)
+            return (false, false)
+        }
+        if pendingCount == 0 {
+            RatchetError.push(lua, description: "Non-IO deadlock detected.", code: "DEADLOCK",
+                              function: "ratchet.loop_once()", callerLevel: 0)
+            return (true, true)
+        }
+        let flags = EVLOOP_ONCE | (noblock ? EVLOOP_NONBLOCK : 0)
+        if event_base_loop(base, flags) < 0 {
+            lua.push("libevent internal error." as StaticString)
+            return (true, true)
+        }
+        if !retired.isEmpty {
+            for w in retired { w.detach() }
+            retired.removeAll()
+        }
+        return (true, !drain(lua))
+    }
+
+    /// Resumes every ready thread in FIFO order, including those made ready meanwhile.
+    /// Returns false with the error on top of `lua` if one must leave the loop.
+    private func drain(_ lua: Lua) -> Bool {
+        while runHead < runQueue.count {
+            let t = runQueue[runHead]
+            runHead += 1
+            t.queued = false
+            if t.state == .dead { continue }
+            if !step(t, lua) {
+                compactQueue()
+                return false
+            }
+        }
+        runQueue.removeAll(keepingCapacity: true)
+        runHead = 0
+        return true
+    }
+
+    private func compactQueue() {
+        if runHead > 0 {
+            runQueue.removeFirst(runHead)
+            runHead = 0
+        }
+    }
+
+    /// Resumes one thread. Returns false when an error must leave the loop.
+    private func step(_ t: LuaThread, _ lua: Lua) -> Bool {
+        if t.alarmFired { return deliverAlarm(t, lua) }
+        t.state = .running
+        current = t
+        var nres: Int32 = 0
+        let st = lua_resume(t.co, lua.L, t.nargs, &nres)
+        t.nargs = 0
+        current = nil
+        switch st {
+        case LUA_OK:
+            lua_settop(t.co, 0)
+            finish(t, lua)
+            return true
+        case LUA_YIELD:
+            if nres > 0 { lua_settop(t.co, -nres - 1) }
+            if t.killRequested {
+                kill(t, lua)
+                return true
+            }
+            if t.state == .running {
+                kill(t, lua)
+                lua.push("Illegal yield of a ratchet thread." as StaticString)
+                return false
+            }
+            return true
+        default:
+            lua.pushRef(t.ref)
+            lua_xmove(t.co, lua.L, 1)
+            return failed(t, lua)
+        }
+    }
+
+    /// A thread ended with an error: stack of `lua` is [..., thread, err]. Hands it to the
+    /// error handler, or leaves err on top to be raised out of loop().
+    private func failed(_ t: LuaThread, _ lua: Lua) -> Bool {
+        finish(t, lua, reset: false)
+        if errorHandlerRef != LUA_NOREF {
+            lua.pushRef(errorHandlerRef)
+            lua.pushValue(-2)  // err
+            lua.pushValue(-4)  // thread
+            let st = lua.pcall(2, 0)
+            lua_resetthread(t.co)
+            lua.unref(t.ref)
+            if st != LUA_OK {
+                lua.remove(-2); lua.remove(-2)
+                return false
+            }
+            lua.pop(2)
+            return true
+        }
+        lua_resetthread(t.co)
+        lua.unref(t.ref)
+        lua.remove(-2)
+        return false
+    }
+
+    /// Removes a thread from the live set: cancels what it waits on, its alarm, and tells
+    /// its wait_all waiters. With `reset`, closes its pending to-be-closed variables and
+    /// drops the registry anchor (the caller does it otherwise, when done with the stack).
+    func finish(_ t: LuaThread, _ lua: Lua, reset: Bool = true) {
+        guard t.state != .dead else { return }
+        let wasQueued = t.queued
+        if t.state == .waiting { clearWait(t) }
+        t.state = .dead
+        if wasQueued { t.queued = true }  // the queue skips dead threads
+        if let a = t.alarm { event_del(a) }
+        t.freeEvents()
+        lua.unref(t.alarmCallbackRef); t.alarmCallbackRef = LUA_NOREF
+        threads[t.co] = nil
+        if !t.background { foregroundCount -= 1 }
+        if !t.joiners.isEmpty {
+            for j in t.joiners where j.state == .joining {
+                j.joinPending -= 1
+                if j.joinPending == 0 { j.state = .ready; enqueue(j) }
+            }
+            t.joiners = []
+        }
+        if reset {
+            let saved = current
+            current = t
+            lua_resetthread(t.co)
+            current = saved
+            lua.unref(t.ref)
+        }
+    }
+
+    /// Stops a thread that is not running (or asked to stop itself), cancelling all its events.
+    func kill(_ t: LuaThread, _ lua: Lua) {
+        finish(t, lua)
+    }
+
+    func killAll(_ lua: Lua) {
+        for t in Array(threads.values) { kill(t, lua) }
+    }
+
+    // MARK: alarms
+
+    func setAlarm(_ t: LuaThread, seconds: Double, callback: Int32, lua: Lua) {
+        if t.alarm == nil {
+            t.alarm = event_new(base, -1, 0, threadAlarmFired, Unmanaged.passUnretained(t).toOpaque())
+        } else {
+            event_del(t.alarm)
+        }
+        lua.unref(t.alarmCallbackRef)
+        t.alarmCallbackRef = callback
+        t.alarmFired = false
+        var tv = timeval(max(0, seconds))
+        event_add(t.alarm, &tv)
+    }
+
+    func alarmFired(_ t: LuaThread) {
+        guard t.state != .dead, t.state != .running else { return }
+        if t.state == .waiting { clearWait(t) }
+        t.alarmFired = true
+        t.state = .ready
+        enqueue(t)
+    }
+
+    /// Runs the alarm callback in the thread's context and ends the thread with ALARM (or
+    /// the callback's error), which goes to the error handler like any thread error.
+    private func deliverAlarm(_ t: LuaThread, _ lua: Lua) -> Bool {
+        lua_resetthread(t.co)
+        let co = Lua(t.co)
+        var errorOnCo = false
+        if t.alarmCallbackRef != LUA_NOREF {
+            co.pushRef(t.alarmCallbackRef)
+            current = t
+            errorOnCo = co.pcall(0, 0) != LUA_OK
+            current = nil
+        }
+        if !errorOnCo {
+            RatchetError.push(co, description: "Thread alarm!", code: "ALARM",
+                              function: "ratchet.thread.alarm()", callerLevel: 0)
+        }
+        lua.pushRef(t.ref)
+        lua_xmove(t.co, lua.L, 1)
+        return failed(t, lua)
+    }
+
+    func retire(_ w: IOWatcher) {
+        if watchers[w.fd] === w { watchers[w.fd] = nil }
+        retired.append(w)
+    }
+
+    // MARK: closing
+
+    public func close(_ lua: Lua) {
+        guard let b = base, !running else { return }
+        killAll(lua)
+        for w in watchers.values { w.detach() }
+        for w in retired { w.detach() }
+        retired.removeAll()
+        watchers.removeAll()
+        for s in signalWatchers.values { s.detach() }
+        signalWatchers.removeAll()
+        for e in extensions.values { e.kernelClosing() }
+        extensions.removeAll()
+        lua.unref(errorHandlerRef); errorHandlerRef = LUA_NOREF
+        lua.unref(spaceRef); spaceRef = LUA_NOREF
+        runQueue.removeAll()
+        runHead = 0
+        base = nil
+        event_base_free(b)
+    }
+
+    // MARK: loop entry points (used by the Lua methods)
+
+    /// loop() / loop_once(): runs with this kernel marked as the running one.
+    func run(_ lua: Lua, once: Bool, noblock: Bool) -> Int32 {
+        guard !isClosed else { return lua.raise("ratchet kernel is closed") }
+        guard !running else { return lua.raise("ratchet kernel is already running") }
+        running = true
+        let saved = Kernel.setRunning(lua, Unmanaged.passUnretained(self).toOpaque())
+        defer {
+            running = false
+            _ = Kernel.setRunning(lua, saved)
+        }
+        if once {
+            let (more, failed) = runOnce(lua, noblock: noblock)
+            if failed { return Status.raise }
+            lua.push(more)
+            return 1
+        }
+        while true {
+            if breakRequested { breakRequested = false; break }
+            let (more, failed) = runOnce(lua, noblock: false)
+            if failed { return Status.raise }
+            if !more { break }
+        }
+        return 0
+    }
+}
+
+/// Per-kernel state of an event source (e.g. the DNS resolver's evdns base).
+public protocol KernelExtension: AnyObject {
+    func kernelClosing()
+}
+
+extension LuaThread {
+    var timerArmed: Bool {
+        get { flags & 1 != 0 }
+        set { if newValue { flags |= 1 } else { flags &= ~1 } }
+    }
+}
+
+func timeval(_ seconds: Double) -> Glibc.timeval {
+    let s = max(0, min(seconds, 1e9))
+    let whole = s.rounded(.down)
+    return Glibc.timeval(tv_sec: Int(whole), tv_usec: Int((s - whole) * 1e6))
+}
+
+private let threadTimerFired: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { _, _, arg in
+    let t = Unmanaged<LuaThread>.fromOpaque(arg!).takeUnretainedValue()
+    t.timerArmed = false
+    t.kernel.wake(t, .timeout)
+}
+
+private let threadAlarmFired: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { _, _, arg in
+    let t = Unmanaged<LuaThread>.fromOpaque(arg!).takeUnretainedValue()
+    t.kernel.alarmFired(t)
+}

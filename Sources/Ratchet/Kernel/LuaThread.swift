@@ -1,0 +1,51 @@
+import CLua
+import CLibEvent
+
+/// One ratchet thread: a Lua coroutine plus what the kernel knows about it.
+public final class LuaThread {
+    public enum State { case ready, running, waiting, paused, joining, dead }
+    /// Why a waiting thread was woken; read by the Swift function that parked it.
+    public enum Wake: Equatable { case none, ready(Int), timeout, signal }
+
+    unowned(unsafe) let kernel: Kernel
+    public let co: OpaquePointer
+    var ref: Int32
+    var state: State = .ready
+    var background: Bool
+    /// Values pushed on the coroutine's stack for the next resume.
+    var nargs: Int32 = 0
+    var queued = false
+    public internal(set) var wake: Wake = .none
+    /// What the thread is parked on; each is told to forget it when it wakes.
+    var sources: [WaitSource] = []
+    /// Counts toward deadlock detection: a thread parked on something that can fire.
+    var countsAsPending = false
+    /// The per-thread timeout timer, created on first use.
+    var timer: OpaquePointer?
+    var alarm: OpaquePointer?
+    var alarmCallbackRef: Int32 = LUA_NOREF
+    var alarmFired = false
+    var killRequested = false
+    var flags: UInt8 = 0
+    /// wait_all: how many threads this one still waits for, and who waits for this one.
+    var joinPending = 0
+    var joiners: [LuaThread] = []
+
+    init(kernel: Kernel, co: OpaquePointer, ref: Int32, background: Bool) {
+        self.kernel = kernel
+        self.co = co
+        self.ref = ref
+        self.background = background
+    }
+
+    func freeEvents() {
+        if let t = timer { event_free(t); timer = nil }
+        if let a = alarm { event_free(a); alarm = nil }
+    }
+}
+
+/// Anything a thread can be parked on. When the thread wakes for any reason, every source
+/// it was registered with is told to drop it; this is the one wait primitive's contract.
+public protocol WaitSource: AnyObject {
+    func removeWaiter(_ t: LuaThread)
+}
