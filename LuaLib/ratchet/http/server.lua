@@ -209,7 +209,7 @@ local function add_response(c, res, minor, head_only, keep)
     if bodyless then
         data = nil
     elseif type(data) == "function" then
-        stream = data
+        stream, data = data, nil
         if not has_length and not has_te then
             if minor == 0 then
                 keep = false          -- a 1.0 client reads the stream until the connection ends
