@@ -320,8 +320,12 @@ local function serve(self, c)
             if line then
                 if not line_end then fail(c, 400) end
                 if #buf - pos >= max_head then fail(c, 431) end
+                -- a bare LF line end would otherwise leave the head incomplete forever
+                if find(buf, "[^\r]\n", line_end) then fail(c, 400) end
             elseif #buf - pos >= max_head then
                 fail(c, 414)
+            elseif find(buf, "\n", pos, true) then
+                fail(c, 400)
             end
             flush(c)
             local d = recv(c, true)
