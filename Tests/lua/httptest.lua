@@ -115,7 +115,7 @@ end
 -- keeps serving) until it ends: returns its output (stdout and stderr) and exit status.
 function M.bg(cmd, limit)
     local out = h.tmpname("out")
-    os.execute(string.format("( %s ) > %s 2>&1; echo $? > %s.rc &", cmd, out, out))
+    os.execute(string.format("( ( %s ) > %s 2>&1; echo $? > %s.rc ) &", cmd, out, out))
     local waited = 0
     limit = limit or 60
     while true do
