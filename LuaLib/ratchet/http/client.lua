@@ -342,8 +342,8 @@ function client.fetch(url, options)
     if follow == true then follow = 5 end
     follow = tonumber(follow) or 0
     while true do
-        local scheme, _, _, path = parse_url(url)
-        if not scheme then error(_, 2) end
+        local scheme, problem, _, path = parse_url(url)
+        if not scheme then error(problem, 2) end
         local c = options.client
         local own = not c
         if own then
