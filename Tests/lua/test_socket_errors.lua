@@ -95,7 +95,6 @@ helper.run(function()
 
     -- check_errors reports a pending SO_ERROR with syscall "<unknown>".
     local pending = socket.new()
-    local pe
     pcall(function()
         pending:connect(socket.prepare_tcp("127.0.0.1", dead).addr)
     end)

@@ -5,6 +5,7 @@ local helper = require "helper"
 local socket = ratchet.socket
 
 local count = 0
+local probe
 helper.run(function()
     local a, b = socket.new_pair()
     helper.eq(a:get_timeout(), -1.0, "timeout of a")
@@ -43,6 +44,15 @@ helper.run(function()
     -- keeps its own close from hitting someone else's.
     p1:close()
     p2:close()
+    -- A to-be-closed socket is closed at the end of its scope.
+    local fd
+    do
+        local scoped <close> = socket.new()
+        fd = scoped:get_fd()
+        assert(fd >= 0)
+        probe = scoped
+    end
+    helper.eq(probe:get_fd(), -1, "closed by <close>")
     count = count + 1
 end)
 helper.eq(count, 2, "both sides finished")

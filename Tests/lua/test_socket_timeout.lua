@@ -24,7 +24,6 @@ helper.run(function()
     -- recv times out after about the given time.
     local a, b = socket.new_pair()
     a:set_timeout(0.1)
-    local t0 = ratchet.thread and os.time()
     local err2 = helper.raises("ETIMEDOUT", a.recv, a)
     helper.eq(err2.description, "Timed out on recv.", "recv description")
     helper.eq(err2.errno, 110, "ETIMEDOUT errno")
@@ -33,9 +32,7 @@ helper.run(function()
     b:set_timeout(0.2)
     local chunk = string.rep("x", 65536)
     local err3 = helper.raises("ETIMEDOUT", function()
-        while true do
-            local rest = b:send(chunk)
-        end
+        while true do b:send(chunk) end
     end)
     helper.eq(err3.description, "Timed out on send.", "send description")
     a:close(); b:close()
