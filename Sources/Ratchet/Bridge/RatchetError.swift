@@ -19,8 +19,7 @@ enum RatchetError {
         if callerLevel > 0 {
             var ar = lua_Debug()
             if lua_getstack(lua.L, callerLevel, &ar) != 0, lua_getinfo(lua.L, "Sl", &ar) != 0, ar.currentline > 0 {
-                // String(cString: &tuple.0) traps unless that one char is NUL (Swift 5.9+): read the buffer.
-                let src = withUnsafeBytes(of: &ar.short_src) { String(cString: $0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+                let src = withUnsafeBytes(of: &ar.short_src) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
                 lua.push(src); lua.setField(-2, "file")
                 lua.push(Int(ar.currentline)); lua.setField(-2, "line")
             }
