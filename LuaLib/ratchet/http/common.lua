@@ -20,6 +20,7 @@ local function lower_name(name)
     return l
 end
 common.lower_name = lower_name
+common.lowered = lowered
 
 common.headers_metatable = {
     -- Lookups are case-insensitive, and a header that is absent reads as an empty table.

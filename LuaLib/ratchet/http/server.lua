@@ -11,6 +11,8 @@ local pcall, type, rawget, tostring, tonumber = pcall, type, rawget, tostring, t
 local parse_fields, has_token, reasons, date_line = common.parse_fields, common.has_token,
     common.reasons, common.date_line
 local headers_metatable = common.headers_metatable
+local lowered, lower_name = common.lowered, common.lower_name
+local setmetatable, next = setmetatable, next
 
 local server = {}
 server.__index = server
@@ -60,12 +62,20 @@ local function send_all(c, data)
 end
 
 local function flush(c)
-    if c.nout > 0 then
-        local data = concat(c.out, "", 1, c.nout)
+    local n = c.nout
+    if n > 0 then
+        local out = c.out
+        local data = concat(out, "", 1, n)
         c.nout = 0
-        for i = #c.out, 1, -1 do c.out[i] = nil end
-        set_timeout(c, c.wait)
-        send_all(c, data)
+        if c.big then
+            -- do not keep a large body alive until the slot is reused
+            for i = #out, 1, -1 do out[i] = nil end
+            c.big = nil
+        end
+        if c.timeout ~= c.wait then set_timeout(c, c.wait) end
+        local sock = c.sock
+        local rest = sock:send(data)
+        while rest do rest = sock:send(rest) end
     end
 end
 
@@ -82,7 +92,7 @@ local function recv(c, head_partial)
                 "ratchet.http.server.handle()"), 0)
         end
         set_timeout(c, left)
-    else
+    elseif c.timeout ~= c.wait then
         set_timeout(c, c.wait)
     end
     return c.sock:recv(RECV_SIZE)
@@ -164,49 +174,98 @@ local function read_chunked(c, buf, pos, headers)
     end
 end
 
--- The status line, headers and (unless `head_only`) the body of a handler's response,
--- appended to the output. Returns false if the connection must close after it.
-local function add_response(c, res, minor, head_only, keep)
-    local out, n = c.out, c.nout
-    local code = res.code or 200
-    local ncode = tonumber(code)
-    n = n + 1; out[n] = minor == 0 and "HTTP/1.0 " or "HTTP/1.1 "
-    n = n + 1; out[n] = code
-    n = n + 1; out[n] = " "
-    n = n + 1; out[n] = res.message or reasons[ncode] or ""
-    n = n + 1; out[n] = "\r\n"
+-- Status lines by version, code and message, built once each (bounded).
+local status_lines, nstatus = {[0] = {}, [1] = {}}, 0
+local DEFAULT_REASON = {}
+local function status_line(minor, code, ncode, message)
+    local bycode = status_lines[minor][code]
+    local line = bycode and bycode[message or DEFAULT_REASON]
+    if line then return line end
+    line = format("HTTP/1.%d %s %s\r\n", minor, tostring(code), message or reasons[ncode] or "")
+    if nstatus < 512 then
+        nstatus = nstatus + 1
+        if not bycode then bycode = {}; status_lines[minor][code] = bycode end
+        bycode[message or DEFAULT_REASON] = line
+    end
+    return line
+end
+
+-- "Content-Length: N\r\n" lines for the sizes seen (bounded).
+local length_lines, nlength = {}, 0
+local function length_line(size)
+    local line = length_lines[size]
+    if line then return line end
+    line = "Content-Length: " .. size .. "\r\n"
+    if nlength < 1024 then nlength = nlength + 1; length_lines[size] = line end
+    return line
+end
+
+-- "Name: " prefixes of response header names (bounded).
+local prefixes, nprefix = {}, 0
+local function prefix_of(name)
+    local p = prefixes[name]
+    if p then return p end
+    p = tostring(name) .. ": "
+    if nprefix < 1024 and type(name) == "string" then nprefix = nprefix + 1; prefixes[name] = p end
+    return p
+end
+
+local SPECIAL = {["content-length"] = 1, ["transfer-encoding"] = 2, date = 3, connection = 4}
+
+-- Sends a streamed body: `stream()` returns each piece, nil at the end.
+local function send_stream(c, stream, chunked)
+    c.stage = "respond"
+    flush(c)
+    while true do
+        local piece = stream()
+        if piece == nil then break end
+        if type(piece) ~= "string" then piece = tostring(piece) end
+        if piece ~= "" then
+            if chunked then
+                send_all(c, format("%x\r\n", #piece) .. piece .. "\r\n")
+            else
+                send_all(c, piece)
+            end
+        end
+    end
+    if chunked then send_all(c, "0\r\n\r\n") end
+end
+
+-- The status line, headers and (unless `head_only`) the body of a handler's response
+-- (already checked by dispatch), appended to the output. Returns false if the connection
+-- must close after it.
+local function add_response(c, res, ncode, minor, head_only, keep)
+    local out, n = c.out, c.nout + 1
+    out[n] = status_line(minor, res.code or 200, ncode, res.message)
     local has_length, has_te, has_date
     local hdrs = res.headers
     if hdrs then
-        for name, values in pairs(hdrs) do
-            local lname = common.lower_name(name)
-            if lname == "content-length" then has_length = true
-            elseif lname == "transfer-encoding" then has_te = true
-            elseif lname == "date" then has_date = true
-            elseif lname == "connection" then
-                if type(values) == "table" then
-                    if has_token(values, "close") then keep = false end
-                elseif lower(tostring(values)) == "close" then keep = false end
-            end
+        for name, values in next, hdrs do
+            local prefix = prefixes[name] or prefix_of(name)
+            local special = SPECIAL[lowered[name] or lower_name(name)]
             if type(values) == "table" then
                 for i = 1, #values do
-                    n = n + 1; out[n] = name
-                    n = n + 1; out[n] = ": "
-                    n = n + 1; out[n] = tostring(values[i])
-                    n = n + 1; out[n] = "\r\n"
+                    local v = values[i]
+                    if type(v) ~= "string" then v = tostring(v) end
+                    out[n + 1] = prefix; out[n + 2] = v; out[n + 3] = "\r\n"
+                    n = n + 3
                 end
             else
-                n = n + 1; out[n] = name
-                n = n + 1; out[n] = ": "
-                n = n + 1; out[n] = tostring(values)
-                n = n + 1; out[n] = "\r\n"
+                out[n + 1] = prefix; out[n + 2] = tostring(values); out[n + 3] = "\r\n"
+                n = n + 3
+                values = {values}
+            end
+            if special then
+                if special == 1 then has_length = true
+                elseif special == 2 then has_te = true
+                elseif special == 3 then has_date = true
+                elseif has_token(values, "close") then keep = false end
             end
         end
     end
     local data = res.data
     local stream
-    local bodyless = ncode < 200 or ncode == 204 or ncode == 304
-    if bodyless then
+    if ncode < 200 or ncode == 204 or ncode == 304 then
         data = nil
     elseif type(data) == "function" then
         stream, data = data, nil
@@ -221,9 +280,7 @@ local function add_response(c, res, minor, head_only, keep)
     else
         if data ~= nil and type(data) ~= "string" then data = tostring(data) end
         if not has_length and not has_te then
-            n = n + 1; out[n] = "Content-Length: "
-            n = n + 1; out[n] = data and #data or 0
-            n = n + 1; out[n] = "\r\n"
+            n = n + 1; out[n] = length_line(data and #data or 0)
         end
     end
     if not has_date then n = n + 1; out[n] = date_line() end
@@ -235,26 +292,10 @@ local function add_response(c, res, minor, head_only, keep)
     n = n + 1; out[n] = "\r\n"
     if data and not head_only then
         n = n + 1; out[n] = data
+        if #data > 65536 then c.big = true end
     end
     c.nout = n
-    if stream and not head_only then
-        c.stage = "respond"
-        flush(c)
-        local chunked = has_te
-        while true do
-            local piece = stream()
-            if piece == nil then break end
-            piece = tostring(piece)
-            if piece ~= "" then
-                if chunked then
-                    send_all(c, format("%x\r\n", #piece) .. piece .. "\r\n")
-                else
-                    send_all(c, piece)
-                end
-            end
-        end
-        if chunked then send_all(c, "0\r\n\r\n") end
-    end
+    if stream and not head_only then send_stream(c, stream, has_te) end
     return keep
 end
 
@@ -267,27 +308,78 @@ local function report(self, err)
     end
 end
 
--- Calls the handler for the request; returns its response table (500 on any failure).
+local NOT_IMPLEMENTED = {code = 501}
+local INTERNAL_ERROR = {code = 500}
+
+-- Calls the handler for the request; returns its response table and numeric status (500 on
+-- any failure).
 local function dispatch(self, method, uri, headers, data)
     local handlers = self.handlers
     local h = handlers[method]
     if h == nil and find(method, "%l") then h = handlers[upper(method)] end
     if h == nil and method == "HEAD" then h = handlers.GET end
-    if h == nil then return {code = 501, message = "Not Implemented"} end
+    if h == nil then return NOT_IMPLEMENTED, 501 end
     local ok, res = pcall(h, handlers, uri, headers, data, self.from)
     if not ok then
         report(self, res)
-        return {code = 500}
+        return INTERNAL_ERROR, 500
     elseif type(res) ~= "table" then
         report(self, "handler for " .. method .. " returned " .. type(res) .. ", not a response table")
-        return {code = 500}
+        return INTERNAL_ERROR, 500
     end
-    local code = tonumber(res.code or 200)
-    if not code or code < 100 or code > 999 or code % 1 ~= 0 then
-        report(self, "handler for " .. method .. " returned the invalid status code " .. tostring(res.code))
-        return {code = 500}
+    local code = res.code
+    if code == nil then return res, 200 end
+    local ncode = code
+    if type(code) ~= "number" then ncode = tonumber(code) end
+    if not ncode or ncode < 100 or ncode > 999 or ncode % 1 ~= 0 then
+        report(self, "handler for " .. method .. " returned the invalid status code " .. tostring(code))
+        return INTERNAL_ERROR, 500
     end
-    return res
+    return res, ncode
+end
+
+local FIELD = "^(" .. common.TOKEN .. "+):[ \t]*([^\r\n]*)\r\n()"
+
+-- What the head does not complete: a malformed or oversized start says so at once.
+local function check_partial(c, buf, pos, line_end, max_head)
+    local line = find(buf, "\r\n", pos, true)
+    if line then
+        if not line_end then fail(c, 400) end
+        if #buf - pos >= max_head then fail(c, 431) end
+        -- a bare LF line end would otherwise leave the head incomplete forever
+        if find(buf, "[^\r]\n", line_end) then fail(c, 400) end
+    elseif #buf - pos >= max_head then
+        fail(c, 414)
+    elseif find(buf, "\n", pos, true) then
+        fail(c, 400)
+    end
+end
+
+-- Body framing from the request's headers: Content-Length (a number), chunked (true), or
+-- neither; answers 400/413/501 for what cannot be framed.
+local function framing(c, te, cl, minor, max_body)
+    if te then
+        if cl or minor == 0 then fail(c, 400, minor) end
+        local codings = lower(concat(te, ","))
+        if not find(codings, "^[ \t]*chunked[ \t]*$") then
+            fail(c, find(codings, "chunked", 1, true) and 400 or 501, minor)
+        end
+        return nil, true
+    end
+    local v = cl[1]
+    if #cl > 1 or find(v, ",", 1, true) then
+        -- repeated Content-Length values are acceptable only if they all agree
+        local first = v:match("^[ \t]*([^,]-)[ \t]*$") or v:match("^[ \t]*([^,]-)[ \t]*,")
+        for item in concat(cl, ","):gmatch("[^,]+") do
+            if item:match("^[ \t]*(.-)[ \t]*$") ~= first then fail(c, 400, minor) end
+        end
+        v = first
+    end
+    if not find(v, "^%d+$") then fail(c, 400, minor) end
+    if #v > 15 then fail(c, 413, minor) end
+    local length = tonumber(v)
+    if length > max_body then fail(c, 413, minor) end
+    return length
 end
 
 -- The connection loop: parse every complete request in the buffer, answer in order, send
@@ -303,92 +395,73 @@ local function serve(self, c)
     local buf, pos = "", 1
     while true do
         if pos > #buf then
-            flush(c)
+            if c.nout > 0 then flush(c) end
             c.stage = "idle"
             buf, pos = recv(c), 1
             if buf == "" then return end
         end
-        -- blank lines before a request line are ignored (RFC 9112 2.2)
-        while byte(buf, pos) == 13 and byte(buf, pos + 1) == 10 do pos = pos + 2 end
+        local _, _, method, uri, major, minor, p = find(buf, REQUEST_LINE, pos)
         local he = find(buf, "\r\n\r\n", pos, true)
-        local _, _, method, uri, major, minor, line_end = find(buf, REQUEST_LINE, pos)
+        if not method and byte(buf, pos) == 13 and byte(buf, pos + 1) == 10 then
+            -- blank lines before a request line are ignored (RFC 9112 2.2)
+            pos = pos + 2
+            goto continue
+        end
+        c.stage = "head"
         if not he then
-            -- head incomplete: check what is there, then read more
-            if pos > #buf then goto continue end
-            c.stage = "head"
-            local line = find(buf, "\r\n", pos, true)
-            if line then
-                if not line_end then fail(c, 400) end
-                if #buf - pos >= max_head then fail(c, 431) end
-                -- a bare LF line end would otherwise leave the head incomplete forever
-                if find(buf, "[^\r]\n", line_end) then fail(c, 400) end
-            elseif #buf - pos >= max_head then
-                fail(c, 414)
-            elseif find(buf, "\n", pos, true) then
-                fail(c, 400)
-            end
-            flush(c)
+            check_partial(c, buf, pos, p, max_head)
+            if c.nout > 0 then flush(c) end
             local d = recv(c, true)
             if d == "" then return end
             buf, pos = sub(buf, pos) .. d, 1
             goto continue
         end
-        c.stage = "head"
-        if not line_end then
+        if not method then
             if find(buf, "\r\n", pos, true) - pos >= max_head then fail(c, 414) end
             fail(c, 400)
         end
-        if he + 4 - pos > max_head then
-            fail(c, line_end - pos > max_head and 414 or 431)
-        end
+        if he + 4 - pos > max_head then fail(c, p - pos > max_head and 414 or 431) end
         c.head_started = nil
         c.wait = opt.idle_timeout
+        if major ~= "1" then fail(c, major == "0" and 400 or 505) end
+        minor = minor == "0" and 0 or 1
         do
-            if major ~= "1" then fail(c, major == "0" and 400 or 505) end
-            minor = minor == "0" and 0 or 1
-            local headers = setmetatable({}, headers_metatable)
-            local nf, code = parse_fields(buf, line_end, he + 2, headers, max_headers)
-            if not nf then fail(c, code, minor) end
+            -- header fields into a table without a metatable yet, so that plain indexing
+            -- below finds what is there and nothing else
+            local headers = {}
+            local stop, nf = he + 2, 0
+            while p < stop do
+                local _, _, name, value, nxt = find(buf, FIELD, p)
+                if not nxt then fail(c, 400, minor) end
+                local last = byte(value, -1)
+                if last == 32 or last == 9 then value = value:match("^(.-)[ \t]+$") end
+                nf = nf + 1
+                if nf > max_headers then fail(c, 431, minor) end
+                local key = lowered[name] or lower_name(name)
+                local list = headers[key]
+                if list then list[#list + 1] = value else headers[key] = {value} end
+                p = nxt
+            end
             pos = he + 4
-            -- framing, connection and expectations
+            local conn, te, cl, expect = headers.connection, headers["transfer-encoding"],
+                headers["content-length"], headers.expect
             local keep
-            local conn = rawget(headers, "connection")
             if minor == 1 then
                 keep = not (conn and has_token(conn, "close"))
-                local host = rawget(headers, "host")
+                local host = headers.host
                 if not host or #host > 1 then fail(c, 400, minor) end
             else
                 keep = conn ~= nil and has_token(conn, "keep-alive")
             end
-            local te, cl = rawget(headers, "transfer-encoding"), rawget(headers, "content-length")
+            setmetatable(headers, headers_metatable)
             local length, chunked
-            if te then
-                if cl or minor == 0 then fail(c, 400, minor) end
-                local codings = lower(concat(te, ","))
-                if not find(codings, "^[ \t]*chunked[ \t]*$") then
-                    fail(c, find(codings, "chunked", 1, true) and 400 or 501, minor)
+            if te or cl then length, chunked = framing(c, te, cl, minor, max_body) end
+            if expect then
+                if minor == 0 then
+                    expect = nil
+                elseif #expect > 1 or lower(expect[1]) ~= "100-continue" then
+                    fail(c, 417, minor)
                 end
-                chunked = true
-            elseif cl then
-                local v = cl[1]
-                if #cl > 1 or find(v, ",", 1, true) then
-                    -- repeated Content-Length fields are acceptable only if they all agree
-                    for item in concat(cl, ","):gmatch("[^,]+") do
-                        item = item:match("^[ \t]*(.-)[ \t]*$")
-                        if item ~= v:match("^[ \t]*([^,]-)[ \t]*$") then fail(c, 400, minor) end
-                    end
-                    v = v:match("^[ \t]*([^,]-)[ \t]*$")
-                end
-                if not find(v, "^%d+$") then fail(c, 400, minor) end
-                if #v > 15 then fail(c, 413, minor) end
-                length = tonumber(v)
-                if length > max_body then fail(c, 413, minor) end
-            end
-            local expect = rawget(headers, "expect")
-            if expect and minor == 1 then
-                if lower(expect[1]) ~= "100-continue" or #expect > 1 then fail(c, 417, minor) end
-            else
-                expect = nil
             end
             -- the body
             local data
@@ -399,7 +472,7 @@ local function serve(self, c)
                         c.nout = c.nout + 1
                         c.out[c.nout] = "HTTP/1.1 100 Continue\r\n\r\n"
                     end
-                    flush(c)
+                    if c.nout > 0 then flush(c) end
                     buf, pos = fill(c, buf, pos, length)
                     if not buf then return end
                 end
@@ -416,11 +489,9 @@ local function serve(self, c)
             end
             -- the response
             c.stage = "handler"
-            local head_only = method == "HEAD"
-            local res = dispatch(self, method, uri, headers, data)
+            local res, ncode = dispatch(self, method, uri, headers, data)
             c.stage = "respond"
-            keep = add_response(c, res, minor, head_only, keep)
-            if not keep then
+            if not add_response(c, res, ncode, minor, method == "HEAD", keep) then
                 c.linger = pos <= #buf
                 flush(c)
                 return

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Requests per second of HTTP/1.1 "hello world" servers at 100 keep-alive connections,
+# side by side: ratchet.http.server, a raw ratchet responder, lua-http and a hand-written
+# cqueues responder. Server on core 0, wrk -t1 -c100 on core 1, SECS (5) seconds each after
+# a 1 s warm-up, REPS (1) runs each, the best kept. A benchmark, not a test: run it on a quiet
+# machine.   usage: bench/http_compare.sh [ONLY-regex]
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+shared="${RATCHET_SHARED_BENCH:-$here/../shared/bench}"
+secs="${SECS:-5}"; reps="${REPS:-1}"; only="${1:-.}"
+out="$("$here/scripts/build" release 2>/dev/null)"
+export LUA_CPATH="$out/lib/?.so;;"
+# lua-http and its pure-Lua dependencies are packaged for Lua 5.1-5.3 only; they run on 5.4.
+export LUA_PATH="$here/LuaLib/?.lua;$here/LuaLib/?/init.lua;;/usr/share/lua/5.3/?.lua;/usr/share/lua/5.3/?/init.lua;/usr/share/lua/5.2/?.lua;/usr/share/lua/5.2/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
+ulimit -n 4096 2>/dev/null || true
+
+servers=(
+  "ratchet-http|lua5.4 $here/bench/http_server.lua"
+  "ratchet-raw|lua5.4 $here/bench/http_raw.lua"
+  "lua-http|lua5.4 $shared/servers/http_luahttp.lua"
+  "cqueues-hand|lua5.4 $shared/servers/http_cqueues.lua"
+)
+port=$((20000 + RANDOM % 20000))
+printf '| server | req/s | p50 | p99 | errors |\n|---|---:|---:|---:|---:|\n'
+for entry in "${servers[@]}"; do
+    name="${entry%%|*}"; cmd="${entry#*|}"
+    [[ "$name" =~ $only ]] || continue
+    port=$((port + 1))
+    taskset -c 0 $cmd "$port" >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+    taskset -c 1 wrk -t1 -c100 -d1s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+    best=""; bestrps=0
+    for _ in $(seq "$reps"); do
+        res="$(taskset -c 1 wrk -t1 -c100 -d"${secs}s" --latency "http://127.0.0.1:$port/" 2>&1)"
+        rps="$(awk '/Requests\/sec/ {print int($2)}' <<<"$res")"
+        if [ "${rps:-0}" -gt "$bestrps" ]; then bestrps="$rps"; best="$res"; fi
+    done
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+    p50="$(awk '$1=="50%" {print $2}' <<<"$best")"
+    p99="$(awk '$1=="99%" {print $2}' <<<"$best")"
+    errs="$(awk '/Socket errors/ {gsub(/,/,""); print $4+$6+$8+$10} /Non-2xx/ {print $5}' <<<"$best" | paste -sd+ | bc 2>/dev/null || true)"
+    printf '| %s | %s | %s | %s | %s |\n' "$name" "$bestrps" "${p50:--}" "${p99:--}" "${errs:-0}"
+done
