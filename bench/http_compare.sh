@@ -21,7 +21,9 @@ servers=(
   "cqueues-hand|lua5.4 $shared/servers/http_cqueues.lua"
 )
 port=$((20000 + RANDOM % 20000))
-printf '| server | req/s | p50 | p99 | errors |\n|---|---:|---:|---:|---:|\n'
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+hz="$(getconf CLK_TCK)"
+printf '| server | req/s | p50 | p99 | srv µs/req | errors |\n|---|---:|---:|---:|---:|---:|\n'
 for entry in "${servers[@]}"; do
     name="${entry%%|*}"; cmd="${entry#*|}"
     [[ "$name" =~ $only ]] || continue
@@ -30,15 +32,21 @@ for entry in "${servers[@]}"; do
     pid=$!
     for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
     taskset -c 1 wrk -t1 -c100 -d1s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
-    best=""; bestrps=0
+    best=""; bestrps=0; bestcpu="-"
     for _ in $(seq "$reps"); do
+        t0="$(cpu_ticks "$pid")"
         res="$(taskset -c 1 wrk -t1 -c100 -d"${secs}s" --latency "http://127.0.0.1:$port/" 2>&1)"
+        t1="$(cpu_ticks "$pid")"
         rps="$(awk '/Requests\/sec/ {print int($2)}' <<<"$res")"
-        if [ "${rps:-0}" -gt "$bestrps" ]; then bestrps="$rps"; best="$res"; fi
+        reqs="$(awk '/requests in/ {print $1}' <<<"$res")"
+        if [ "${rps:-0}" -gt "$bestrps" ]; then
+            bestrps="$rps"; best="$res"
+            bestcpu="$(echo "scale=1; ($t1 - $t0) * 1000000 / $hz / $reqs" | bc)"
+        fi
     done
     kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
     p50="$(awk '$1=="50%" {print $2}' <<<"$best")"
     p99="$(awk '$1=="99%" {print $2}' <<<"$best")"
     errs="$(awk '/Socket errors/ {gsub(/,/,""); print $4+$6+$8+$10} /Non-2xx/ {print $5}' <<<"$best" | paste -sd+ | bc 2>/dev/null || true)"
-    printf '| %s | %s | %s | %s | %s |\n' "$name" "$bestrps" "${p50:--}" "${p99:--}" "${errs:-0}"
+    printf '| %s | %s | %s | %s | %s | %s |\n' "$name" "$bestrps" "${p50:--}" "${p99:--}" "$bestcpu" "${errs:-0}"
 done
