@@ -124,7 +124,9 @@ function M.bg(cmd, limit)
             local rc = f:read("n")
             f:close()
             if rc then
-                local o = io.open(out):read("a")
+                local fo = io.open(out)
+                local o = fo:read("a")
+                fo:close()
                 os.remove(out); os.remove(out .. ".rc")
                 return o, rc
             end

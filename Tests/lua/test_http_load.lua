@@ -68,7 +68,7 @@ h.run(function()
     -- growth over 100,000 requests: measured after a warm-up, with every connection closed
     wrk("-t1 -c50 -d1s -H 'Connection: close'", url)
     settle(stats)
-    local fds0, kb0, rss0 = h.fd_count(), lua_kb(), h.rss_kb()
+    local kb0, fds0, rss0 = lua_kb(), h.fd_count(), h.rss_kb()
     local start, conns0 = served, stats.connections
     local runs = 0
     while served - start < 100000 do
@@ -83,7 +83,7 @@ h.run(function()
         h.eq(non2xx, 0, "non-2xx responses during the growth run")
         settle(stats)
     end
-    local fds1, kb1, rss1 = h.fd_count(), lua_kb(), h.rss_kb()
+    local kb1, fds1, rss1 = lua_kb(), h.fd_count(), h.rss_kb()
     print(string.format("served %d requests on %d connections: fds %d -> %d, Lua %.0f -> %.0f KiB, RSS %d -> %d KiB",
         served - start, stats.connections - conns0, fds0, fds1, kb0, kb1, rss0, rss1))
     assert(stats.connections - conns0 > 1000, "the growth run opened too few connections")
