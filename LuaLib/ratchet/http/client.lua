@@ -261,18 +261,26 @@ local function parse_url(url)
 end
 client.parse_url = parse_url
 
--- The TLS context for a client: the given one, or a new one with the given or default CAs.
+-- The TLS context for a client: the given one, or a new one trusting the given CAs (or the
+-- system's), cached per CA source so that repeated fetches share it.
+local contexts = setmetatable({}, {__mode = "v"})
 local function tls_context(options)
     local ssl = ratchet.ssl
     local ctx = options.ssl_context or options.tls
     if ctx then return ctx end
     if not ssl or not ssl.new then error("ratchet.http.client: ratchet.ssl is not available for HTTPS", 3) end
-    ctx = ssl.new(ssl.TLSv1_client)
+    local key = tostring(options.ca_file) .. "\0" .. tostring(options.ca_path) .. "\0" ..
+        tostring(options.verify ~= false)
+    ctx = contexts[key]
+    if ctx then return ctx end
+    ctx = ssl.new(ssl.TLS_client or ssl.TLSv1_client)
     if options.ca_file or options.ca_path then
         ctx:load_cas(options.ca_path, options.ca_file)
     elseif ctx.load_default_verify_paths then
         ctx:load_default_verify_paths()
     end
+    if options.verify == false and ctx.set_verify then ctx:set_verify(false) end
+    contexts[key] = ctx
     return ctx
 end
 
@@ -292,7 +300,9 @@ function client.connect(url, options)
         sock:connect(rec.addr)
         if scheme == "https" then
             local enc = sock:encrypt(tls_context(options))
-            enc:client_handshake()
+            -- the host name also goes out as SNI and, where verification is on in the
+            -- context, is checked during the handshake (EVERIFY)
+            enc:client_handshake(host)
             if options.verify ~= false then
                 local got, verified, matched = enc:verify_certificate(host)
                 if not (got and verified and matched) then
