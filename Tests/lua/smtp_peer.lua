@@ -74,9 +74,17 @@ function job:wait(timeout)
     error("command timed out:\n" .. self:output())
 end
 
+--- Ends the command's whole process group (procps kill: the shell's own kill cannot
+-- signal a group) and waits a little for it to go.
 function job:kill()
     local pid = read_file(self.base .. ".pid")
-    if pid then os.execute("kill -TERM -- -" .. pid:match("%d+") .. " 2>/dev/null") end
+    if not pid then return end
+    local group = "-- -" .. pid:match("%d+") .. " 2>/dev/null"
+    os.execute("/bin/kill -TERM " .. group)
+    for _ = 1, 100 do
+        if not os.execute("/bin/kill -0 " .. group) then return end
+        if ratchet.thread.self() then ratchet.thread.timer(0.05) else os.execute("sleep 0.05") end
+    end
 end
 
 --- Writes `data` to a new temporary file and returns its path.
