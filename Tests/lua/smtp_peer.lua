@@ -87,6 +87,9 @@ function job:kill()
     end
 end
 
+-- `local job <close> = peer.spawn(...)` ends the command however the test ends.
+job.__close = function(self) self:kill() end
+
 --- Writes `data` to a new temporary file and returns its path.
 function M.write_tmp(data, suffix)
     local path = helper.tmpname(suffix or "data")
@@ -94,6 +97,43 @@ function M.write_tmp(data, suffix)
     f:write(data)
     f:close()
     return path
+end
+
+--- A raw line reader over a socket, for malformed sessions: `r:reply()` reads one
+-- whole reply (its lines joined by "|"), or nil at EOF.
+local raw = {}
+raw.__index = raw
+
+function M.raw(sock)
+    return setmetatable({ sock = sock, buf = "" }, raw)
+end
+
+function raw:line()
+    while true do
+        local l, rest = self.buf:match("^(.-)\r\n(.*)$")
+        if l then
+            self.buf = rest
+            return l
+        end
+        local data = self.sock:recv()
+        if data == "" then return nil end
+        self.buf = self.buf .. data
+    end
+end
+
+function raw:reply()
+    local lines = {}
+    while true do
+        local l = self:line()
+        if not l then return nil end
+        lines[#lines + 1] = l
+        if l:sub(4, 4) ~= "-" then return table.concat(lines, "|") end
+    end
+end
+
+function raw:send(data)
+    local rest = data
+    repeat rest = self.sock:send(rest) until not rest or rest == ""
 end
 
 --- SHA-256 (hex) of a string, by sha256sum.

@@ -13,7 +13,7 @@ local LIMIT = 200000
 helper.run(function()
     local dir = helper.tmpname("aiosmtpd")
     assert(os.execute("mkdir -p " .. dir))
-    local srv = peer.spawn(("python3 %s/peers/aiosmtpd_server.py %s/port %s %d"):format(here, dir, dir, LIMIT))
+    local srv <close> = peer.spawn(("python3 %s/peers/aiosmtpd_server.py %s/port %s %d"):format(here, dir, dir, LIMIT))
     local port
     for _ = 1, 200 do
         port = tonumber(peer.read_file(dir .. "/port") or "")
