@@ -1,17 +1,15 @@
 -- The echo server a user would write: an accept loop, one thread per connection doing
--- recv/send. usage: lua5.4 echo_server.lua PORT
+-- recv/send. A connection that fails (ECONNRESET when the load generator resets it) just
+-- ends its thread; the kernel's error handler ignores that. usage: lua5.4 echo_server.lua PORT
 local ratchet = require "ratchet"
 local port = assert(tonumber(arg[1]), "usage: echo_server.lua PORT")
 
 local function serve(client)
-    while true do
-        local ok, data = pcall(client.recv, client, 65536)
-        if not ok or data == "" then break end
-        local rest = data
-        repeat
-            local sent, r = pcall(client.send, client, rest)
-            if not sent then rest = nil else rest = r end
-        until not rest
+    local data = client:recv(65536)
+    while data ~= "" do
+        local rest = client:send(data)
+        while rest do rest = client:send(rest) end
+        data = client:recv(65536)
     end
     client:close()
 end
@@ -23,7 +21,6 @@ ratchet.new(function()
     server:bind(rec.addr)
     server:listen(1024)
     while true do
-        local client = server:accept()
-        ratchet.thread.attach(serve, client)
+        ratchet.thread.attach(serve, (server:accept()))
     end
-end):loop()
+end, function(err, thread) end):loop()

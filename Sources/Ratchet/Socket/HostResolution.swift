@@ -39,12 +39,13 @@ enum HostResolution {
             guard let a = SocketAddress(ip: ip, port: 0) else { continue }
             if a.family == AF_INET6 { v6.append(a) } else { v4.append(a) }
         }
-        if name == "localhost" && v6.isEmpty && v4.isEmpty {
-            v6.append(SocketAddress(v6: in6addr_loopback, port: 0))
-            v4.append(SocketAddress(v4: in_addr(s_addr: UInt32(0x7f00_0001).bigEndian), port: 0))
-        }
         if wantV6 { out += v6 }
         if wantV4 { out += v4 }
+        // localhost is always the loopback (RFC 6761), even when /etc/hosts lacks the family.
+        if out.isEmpty && name == "localhost" {
+            if wantV6 { out.append(SocketAddress(v6: in6addr_loopback, port: 0)) }
+            if wantV4 { out.append(SocketAddress(v4: in_addr(s_addr: UInt32(0x7f00_0001).bigEndian), port: 0)) }
+        }
         return out
     }
 
