@@ -36,6 +36,31 @@ function M.serve(listener, make_server)
     end)
 end
 
+--- Starts aiosmtpd (peers/aiosmtpd_server.py) and waits until it listens; returns the
+-- job and its port. Messages land in `dir`. `port` (optional) picks the port.
+function M.aiosmtpd(dir, size_limit, port, certfile)
+    local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")
+    os.remove(dir .. "/port")
+    local job = M.spawn(("%spython3 %s/peers/aiosmtpd_server.py %s/port %s %d %s"):format(
+        port and ("AIOSMTPD_PORT=" .. port .. " ") or "", here, dir, dir, size_limit or 1000000, certfile or ""))
+    for _ = 1, 200 do
+        local p = tonumber(M.read_file(dir .. "/port") or "")
+        if p then return job, p end
+        ratchet.thread.timer(0.05)
+    end
+    job:kill()
+    error("aiosmtpd did not start:\n" .. job:output())
+end
+
+--- Yields until `path` exists (or `timeout` seconds pass); returns its contents or nil.
+function M.wait_file(path, timeout)
+    for _ = 1, math.floor((timeout or 10) / 0.05) do
+        local data = M.read_file(path)
+        if data then return data end
+        ratchet.thread.timer(0.05)
+    end
+end
+
 local job = {}
 job.__index = job
 

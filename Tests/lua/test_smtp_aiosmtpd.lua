@@ -7,20 +7,12 @@ local helper = require "helper"
 local peer = require "smtp_peer"
 local client = require "ratchet.smtp.client"
 
-local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")
 local LIMIT = 200000
 
 helper.run(function()
     local dir = helper.tmpname("aiosmtpd")
     assert(os.execute("mkdir -p " .. dir))
-    local srv <close> = peer.spawn(("python3 %s/peers/aiosmtpd_server.py %s/port %s %d"):format(here, dir, dir, LIMIT))
-    local port
-    for _ = 1, 200 do
-        port = tonumber(peer.read_file(dir .. "/port") or "")
-        if port then break end
-        ratchet.thread.timer(0.05)
-    end
-    assert(port, "aiosmtpd did not start:\n" .. srv:output())
+    local srv <close>, port = peer.aiosmtpd(dir, LIMIT)
 
     local sock = peer.connect(port)
     local writes = {}

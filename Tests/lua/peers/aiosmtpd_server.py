@@ -1,7 +1,8 @@
 """aiosmtpd as the peer server of ratchet.smtp.client (driven by test_smtp_aiosmtpd.lua).
 
 Usage: aiosmtpd_server.py PORTFILE OUTDIR SIZE_LIMIT [CERTFILE]
-Listens on 127.0.0.1 with a free port (written to PORTFILE once listening). It
+Listens on 127.0.0.1 with a free port, or $AIOSMTPD_PORT (written to PORTFILE once
+listening). It
 advertises PIPELINING as well (aiosmtpd reads pipelined commands line by line) and,
 with CERTFILE, STARTTLS. Each message is written to OUTDIR/N.eml (content) and
 OUTDIR/N.env (sender, recipients, MAIL parameters, whether TLS was on). RCPT to any
@@ -53,7 +54,7 @@ async def main():
     srv = await loop.create_server(
         lambda: SMTP(handler, data_size_limit=size_limit, enable_SMTPUTF8=True,
                      decode_data=False, tls_context=tls, hostname="aiosmtpd.test"),
-        "127.0.0.1", 0)
+        "127.0.0.1", int(os.environ.get("AIOSMTPD_PORT", "0")))
     port = srv.sockets[0].getsockname()[1]
     with open(portfile + ".tmp", "w") as f:
         f.write(str(port))
