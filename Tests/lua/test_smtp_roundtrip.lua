@@ -15,7 +15,13 @@ local cases = {
     ("%s\r\n"):format(("w"):rep(5000)) .. ".\r\n" .. ("v"):rep(70000),
 }
 
+-- Open sockets of this process (other descriptors may be opened lazily by libraries).
+local function socket_count()
+    return tonumber((helper.sh("ls -l /proc/" .. helper.pid() .. "/fd | grep -c socket:")))
+end
+
 helper.run(function()
+    local fds = socket_count()
     local listener, port = peer.listen()
     local received = {}
     peer.serve(listener, function(conn)
@@ -107,5 +113,13 @@ helper.run(function()
     ratchet.thread.wait_all(threads)
     helper.eq(#received - before, 50, "messages from 50 concurrent sessions")
     listener:close()
+    -- The server threads finish their close (the machine may be busy).
+    for _ = 1, 100 do
+        if socket_count() == fds then break end
+        ratchet.thread.timer(0.05)
+    end
+    if socket_count() ~= fds then
+        error("sockets leaked:\n" .. helper.sh("ls -l /proc/" .. helper.pid() .. "/fd"))
+    end
 end)
 print("ok")
