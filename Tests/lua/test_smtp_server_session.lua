@@ -348,4 +348,79 @@ do
     helper.eq(lines[#lines], "221 2.0.0 Bye", "quit")
 end
 -- }}}
+-- {{{ STARTTLS and TLS-on-connect control flow, with a stand-in for ratchet.ssl
+-- (test_smtp_starttls runs the real handshakes).
+do
+    local auth = require "ratchet.smtp.auth"
+    local function tls_socket(chunks)
+        local sock = fake.new(chunks)
+        sock.handshakes = 0
+        local session = {}
+        function session.server_handshake() sock.handshakes = sock.handshakes + 1 end
+        function session.shutdown() sock.tls_shutdown = true end
+        function sock:encrypt(ctx)
+            self.ctx = ctx
+            self.session = session
+            return session
+        end
+        function sock:get_encryption() return self.session end
+        local plain_send = sock.send
+        function sock:send(d)
+            plain_send(self, (self.session and "[tls]" or "") .. d)
+        end
+        return sock
+    end
+    local ctx = { "tls context" }
+    local seen = {}
+    local h = { AUTH = auth.new{ tls_only = true, check = function() return true end } }
+    function h:STARTTLS(reply, extensions) seen.ext = extensions end
+    local sock = tls_socket({
+        "EHLO x\r\nSTARTTLS\r\nMAIL FROM:<injected@evil>\r\n",
+        "RCPT TO:<a@b>\r\nEHLO y\r\nSTARTTLS\r\nQUIT\r\n",
+    })
+    local srv = server.new(sock, h, ctx)
+    srv:handle()
+    local lines = fake.lines(sock)
+    local text = table.concat(lines, "\n")
+    assert(text:find("250-STARTTLS", 1, true) or text:find("250 STARTTLS", 1, true), "STARTTLS offered:\n" .. text)
+    assert(not text:find("AUTH PLAIN", 1, true) or text:find("AUTH PLAIN") > text:find("220 2.7.0"), "AUTH only after TLS")
+    has(lines, "220 2.7.0 Go ahead")
+    helper.eq(sock.handshakes, 1, "one server handshake")
+    helper.eq(sock.ctx, ctx, "encrypted with the server's context")
+    helper.eq(srv.using_tls, true, "using_tls")
+    helper.eq(seen.ext, srv.extensions, "STARTTLS handler gets the extensions")
+    -- The injected MAIL got no reply at all: the replies after the handshake are the
+    -- RCPT 503, the EHLO, the second STARTTLS and QUIT.
+    local after, tls = {}, false
+    for _, l in ipairs(lines) do
+        tls = tls or l:find("^%[tls%]") ~= nil
+        l = l:gsub("^%[tls%]", "")
+        if tls and l:sub(4, 4) == " " then after[#after + 1] = l:sub(1, 3) end
+    end
+    helper.eq(table.concat(after, " "), "503 250 500 221", "replies after the handshake")
+    for i, l in ipairs(lines) do lines[i] = l:gsub("^%[tls%]", "") end
+    has_ext(lines, "AUTH PLAIN LOGIN")
+    helper.eq(srv.extensions:has("STARTTLS"), nil, "STARTTLS no longer offered")
+    helper.eq(lines[#lines - 1]:sub(1, 3), "500", "second STARTTLS is unknown")
+    helper.eq(lines[#lines], "221 2.0.0 Bye", "QUIT over TLS")
+    helper.eq(sock.tls_shutdown, true, "TLS shut down at close")
+
+    -- STARTTLS before EHLO: 503; with an argument: 501.
+    sock = tls_socket({ "STARTTLS\r\nEHLO x\r\nSTARTTLS now\r\nQUIT\r\n" })
+    server.new(sock, {}, ctx):handle()
+    lines = fake.lines(sock)
+    helper.eq(lines[2]:sub(1, 3), "503", "STARTTLS before EHLO")
+    helper.eq(lines[#lines - 1]:sub(1, 3), "501", "STARTTLS with an argument")
+    helper.eq(sock.handshakes, 0, "no handshake")
+
+    -- TLS on connect: the STARTTLS handler and the handshake come before the banner.
+    sock = tls_socket({ "EHLO x\r\nQUIT\r\n" })
+    local called
+    server.new(sock, { STARTTLS = function(_, reply, ext) called = ext end }, ctx, true):handle()
+    lines = fake.lines(sock)
+    assert(lines[1]:find("^%[tls%]220 "), "banner after the handshake: " .. lines[1])
+    assert(called, "STARTTLS handler called for TLS on connect")
+    assert(not table.concat(lines, "\n"):find("STARTTLS"), "no STARTTLS offered on a TLS connection")
+end
+-- }}}
 print("ok")
