@@ -508,11 +508,11 @@ local function linger(c)
     pcall(function()
         c.sock:shutdown("write")
         set_timeout(c, 1)
-        local got = 0
+        local got, deadline = 0, os.time() + 2
         repeat
             local d = c.sock:recv(RECV_SIZE)
             got = got + #d
-        until d == "" or got > 1048576
+        until d == "" or got > 1048576 or os.time() > deadline
     end)
 end
 
