@@ -46,7 +46,8 @@ function server.new(socket, from, handlers, options)
 end
 
 -- Connection state, one table per connection (never per request).
--- stage: "idle" (between requests), "head", "body", "handler", "respond".
+-- stage: "idle" (between requests), "head" (a request is being read or answered), "body"
+-- (its body is being read), "respond" (a streamed body is being sent: no reply possible).
 
 local function set_timeout(c, t)
     if t ~= c.timeout then
@@ -80,13 +81,14 @@ local function flush(c)
 end
 
 -- One read. While a request head is incomplete the wait is bounded by what is left of the
--- header deadline (whole seconds: os.time is the clock Lua has), else by idle_timeout.
+-- header deadline (os.time is the clock Lua has), else by `wait`.
 local function recv(c, head_partial)
     if head_partial and c.opt.header_timeout >= 0 then
         local now = os.time()
         local started = c.head_started
         if not started then started = now; c.head_started = now end
-        local left = c.opt.header_timeout - (now - started)
+        -- whole seconds: one more, so that the deadline errs late (by under 2 s), never early
+        local left = c.opt.header_timeout + 1 - (now - started)
         if left <= 0 then
             error(ratchet.error.new("Timed out reading the request head.", "ETIMEDOUT",
                 "ratchet.http.server.handle()"), 0)
@@ -236,7 +238,9 @@ end
 -- must close after it.
 local function add_response(c, res, ncode, minor, head_only, keep)
     local out, n = c.out, c.nout + 1
-    out[n] = status_line(minor, res.code or 200, ncode, res.message)
+    local code, message = res.code or 200, res.message
+    local bycode = status_lines[minor][code]
+    out[n] = bycode and bycode[message or DEFAULT_REASON] or status_line(minor, code, ncode, message)
     local has_length, has_te, has_date
     local hdrs = res.headers
     if hdrs then
@@ -280,7 +284,8 @@ local function add_response(c, res, ncode, minor, head_only, keep)
     else
         if data ~= nil and type(data) ~= "string" then data = tostring(data) end
         if not has_length and not has_te then
-            n = n + 1; out[n] = length_line(data and #data or 0)
+            local size = data and #data or 0
+            n = n + 1; out[n] = length_lines[size] or length_line(size)
         end
     end
     if not has_date then n = n + 1; out[n] = date_line() end
@@ -487,10 +492,8 @@ local function serve(self, c)
                 end
                 data, buf, pos = read_chunked(c, buf, pos, headers)
             end
-            -- the response
-            c.stage = "handler"
+            -- the response (stage stays "head": nothing of it is sent before send_stream)
             local res, ncode = dispatch(self, method, uri, headers, data)
-            c.stage = "respond"
             if not add_response(c, res, ncode, minor, method == "HEAD", keep) then
                 c.linger = pos <= #buf
                 flush(c)
@@ -530,7 +533,7 @@ function server:handle()
         local code
         if ratchet.error.is(err, "ETIMEDOUT") then
             if c.stage == "head" or c.stage == "body" then code = 408 end
-        elseif not quiet and (c.stage == "head" or c.stage == "body" or c.stage == "handler") then
+        elseif not quiet and (c.stage == "head" or c.stage == "body") then
             code = 500
         end
         if code then
