@@ -73,6 +73,17 @@ h.run(function()
     listener:close()
 end)
 
+-- serve (extension): one thread per connection; returns when the listener is closed
+h.run(function()
+    local listener, port = t.listen()
+    local acceptor = thread.attach(http_server.serve, listener, {GET = function() return {data = "served"} end})
+    local code, _, _, data = http_client.fetch("http://127.0.0.1:" .. port .. "/")
+    h.eq(data, "served", "served by serve()")
+    listener:close()
+    thread.wait_all({acceptor})
+    h.eq(coroutine.status(acceptor), "dead", "serve returned after the listener closed")
+end)
+
 -- common helpers of the reference
 local hs = common.build_header_string({["X-A"] = {"1", 2}})
 h.eq(hs, "X-A: 1\r\nX-A: 2\r\n", "build_header_string")

@@ -68,11 +68,6 @@ local function flush(c)
         local out = c.out
         local data = concat(out, "", 1, n)
         c.nout = 0
-        if c.big then
-            -- do not keep a large body alive until the slot is reused
-            for i = #out, 1, -1 do out[i] = nil end
-            c.big = nil
-        end
         if c.timeout ~= c.wait then set_timeout(c, c.wait) end
         local sock = c.sock
         local rest = sock:send(data)
@@ -296,8 +291,15 @@ local function add_response(c, res, ncode, minor, head_only, keep)
     end
     n = n + 1; out[n] = "\r\n"
     if data and not head_only then
-        n = n + 1; out[n] = data
-        if #data > 65536 then c.big = true end
+        if #data > 65536 then
+            -- a large body goes out on its own rather than copied into the batch
+            c.nout = n
+            flush(c)
+            send_all(c, data)
+            n = 0
+        else
+            n = n + 1; out[n] = data
+        end
     end
     c.nout = n
     if stream and not head_only then send_stream(c, stream, has_te) end
@@ -554,12 +556,27 @@ end
 
 server.__call = server.handle
 
---- serve(listener, handlers, options): accepts connections forever, each served by its own
--- thread (an extension: the reference left the accept loop to the application).
+-- accept() failures that pass: out of descriptors or memory for now, or a connection that
+-- was reset before it was accepted.
+local TRANSIENT = {EMFILE = true, ENFILE = true, ENOBUFS = true, ENOMEM = true, ECONNABORTED = true,
+                   EPROTO = true, EPERM = true}
+
+--- serve(listener, handlers, options): accepts connections until the listener is closed,
+-- each served by its own thread (an extension: the reference left the accept loop to the
+-- application).
 function server.serve(listener, handlers, options)
+    local accept = listener.accept
     while true do
-        local client, from = listener:accept()
-        ratchet.thread.attach(server.new(client, from, handlers, options))
+        local ok, client, from = pcall(accept, listener)
+        if ok then
+            ratchet.thread.attach(server.new(client, from, handlers, options))
+        elseif type(client) == "table" and TRANSIENT[client.code] then
+            ratchet.thread.timer(0.05)
+        elseif ratchet.error.is(client, "EBADF") then
+            return
+        else
+            error(client, 0)
+        end
     end
 end
 
