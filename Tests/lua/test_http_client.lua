@@ -90,6 +90,15 @@ h.run(function()
         h.eq(data, "abcd", "reference query body")
         h.eq(sock:get_fd(), -1, "reference query closed the socket")
 
+        -- IPv6 literal URL against our own server: the Host header keeps the brackets
+        local v6port, v6stats = t.serve({GET = function(_, uri, headers)
+            return {data = headers.host[1] .. " " .. uri}
+        end}, nil, "::1")
+        code, _, _, data = http_client.fetch("http://[::1]:" .. v6port .. "/six?q=1#frag")
+        h.eq(code, 200, "IPv6 fetch")
+        h.eq(data, "[::1]:" .. v6port .. " /six?q=1", "IPv6 Host header and path without fragment")
+        v6stats.stop()
+
         -- errors: nothing listening; a URL that is not http(s)
         local listener, free = t.listen()
         listener:close()
