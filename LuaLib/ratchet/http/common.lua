@@ -1,6 +1,6 @@
 -- ratchet.http.common: header tables (lower-cased names, each an array of values, a missing
 -- one reads as {}), header strings, reason phrases and the Date header.
-local lower, format, find, byte, match = string.lower, string.format, string.find, string.byte, string.match
+local lower, find, byte, match = string.lower, string.find, string.byte, string.match
 local concat = table.concat
 
 local common = {}
@@ -152,11 +152,6 @@ function common.is_connection_error(err)
             or code == "EHOSTUNREACH" or code == nil and err.errno ~= nil
     end
     return false
-end
-
---- Hex size line of one chunk of the chunked transfer coding.
-function common.chunk(data)
-    return format("%x\r\n", #data), data
 end
 
 return common

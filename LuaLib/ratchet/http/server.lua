@@ -69,9 +69,9 @@ local function flush(c)
         local data = concat(out, "", 1, n)
         c.nout = 0
         if c.timeout ~= c.wait then set_timeout(c, c.wait) end
-        local sock = c.sock
-        local rest = sock:send(data)
-        while rest do rest = sock:send(rest) end
+        local sock, send = c.sock, c.send
+        local rest = send(sock, data)
+        while rest do rest = send(sock, rest) end
     end
 end
 
@@ -92,7 +92,7 @@ local function recv(c, head_partial)
     elseif c.timeout ~= c.wait then
         set_timeout(c, c.wait)
     end
-    return c.sock:recv(RECV_SIZE)
+    return c.recv(c.sock, RECV_SIZE)
 end
 
 -- Makes at least `need` unread bytes available: returns buf, pos, or nil at EOF.
@@ -525,8 +525,10 @@ end
 -- client does. Also the object's __call, so the server object can be attached as a thread.
 function server:handle()
     -- `wait`: the timeout of reads and writes; the first request must come within header_timeout
-    local c = {sock = self.socket, opt = self.options, out = {}, nout = 0, stage = "idle",
-               wait = self.options.header_timeout}
+    -- recv and send are looked up once: they are called for every request
+    local sock = self.socket
+    local c = {sock = sock, recv = sock.recv, send = sock.send, opt = self.options, out = {}, nout = 0,
+               stage = "idle", wait = self.options.header_timeout}
     local ok, err = pcall(serve, self, c)
     if not ok and err ~= CLOSED then
         local quiet = common.is_connection_error(err)
