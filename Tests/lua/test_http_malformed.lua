@@ -82,6 +82,8 @@ h.run(function()
         "bad chunk size")
     expect("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n", 400,
         "chunk without CRLF")
+    expect("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5zz\r\nhello\r\n0\r\n\r\n", 400,
+        "garbage after a chunk size")
     expect("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" ..
         ("200\r\n" .. ("c"):rep(512) .. "\r\n"):rep(3) .. "0\r\n\r\n", 413, "chunked body too large")
     expect("POST / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\nx", 417, "unknown expectation")

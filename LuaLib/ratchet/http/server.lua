@@ -35,12 +35,14 @@ local CLOSED = setmetatable({}, {__tostring = function() return "connection clos
 --- new(socket, from, handlers, options): the reference argument order.
 -- options: max_header_bytes, max_headers, max_body_bytes, idle_timeout, header_timeout,
 -- tls (a ratchet.ssl server context: handshake first), on_error(err, from).
+local NO_OPTIONS = {}
+
 function server.new(socket, from, handlers, options)
-    if type(options) ~= "table" then options = nil end
-    local o = {}
-    for k, v in pairs(server.defaults) do o[k] = (options and options[k]) or v end
-    if options then
-        o.tls, o.on_error = options.tls, options.on_error
+    if type(options) ~= "table" then options = NO_OPTIONS end
+    local o = {tls = options.tls, on_error = options.on_error}
+    for k, v in pairs(server.defaults) do
+        local given = options[k]
+        o[k] = type(given) == "number" and given or v
     end
     return setmetatable({socket = socket, from = from, handlers = handlers, options = o}, server)
 end
@@ -131,7 +133,8 @@ local function read_chunked(c, buf, pos, headers)
     local max = c.opt.max_body_bytes
     local parts, n, total = {}, 0, 0
     while true do
-        local _, e, hex = find(buf, "^(%x+)[ \t]*[^\r\n]*\r\n", pos)
+        local _, e, hex = find(buf, "^(%x+)\r\n", pos)
+        if not e then _, e, hex = find(buf, "^(%x+)[ \t]*;[^\r\n]*\r\n", pos) end   -- extensions
         if not e then
             if find(buf, "\r\n", pos, true) or #buf - pos > 1024 then fail(c, 400) end
             local d = recv(c)
