@@ -27,8 +27,11 @@ server.defaults = {
 
 local RECV_SIZE = 65536
 local OUT_PIECES = 512            -- pipelined responses are batched into one send up to this
-local REQUEST_LINE = "^(" .. common.TOKEN .. "+) ([^ \r\n]+) HTTP/(%d)%.(%d)\r\n()"
-
+-- Patterns are tried in their common form first (upper-case method, a header name of
+-- letters, digits and "-", a value without control characters), then in the full grammar.
+local REQUEST_LINE_FAST = "^(%u+) (%S+) HTTP/(%d%.%d)\r\n()"
+local REQUEST_LINE = "^(" .. common.TOKEN .. "+) ([^ \r\n]+) HTTP/(%d%.%d)\r\n()"
+local FIELD_FAST = "^([%w%-]+): ?(%C*)\r\n()"
 -- A connection ends without a response of ours; the value thrown to leave serve().
 local CLOSED = setmetatable({}, {__tostring = function() return "connection closed" end})
 
@@ -68,7 +71,7 @@ local function flush(c)
     local n = c.nout
     if n > 0 then
         local out = c.out
-        local data = concat(out, "", 1, n)
+        local data = n == 1 and out[1] or concat(out, "", 1, n)
         c.nout = 0
         if c.timeout ~= c.wait then set_timeout(c, c.wait) end
         local sock, send = c.sock, c.send
@@ -235,10 +238,11 @@ end
 -- (already checked by dispatch), appended to the output. Returns false if the connection
 -- must close after it.
 local function add_response(c, res, ncode, minor, head_only, keep)
-    local out, n = c.out, c.nout + 1
     local code, message = res.code or 200, res.message
     local bycode = status_lines[minor][code]
-    out[n] = bycode and bycode[message or DEFAULT_REASON] or status_line(minor, code, ncode, message)
+    local status = bycode and bycode[message or DEFAULT_REASON] or status_line(minor, code, ncode, message)
+    -- the response is built with `..` chains (one allocation each), not a piece table
+    local fields = ""
     local has_length, has_te, has_date
     local hdrs = res.headers
     if hdrs then
@@ -249,12 +253,10 @@ local function add_response(c, res, ncode, minor, head_only, keep)
                 for i = 1, #values do
                     local v = values[i]
                     if type(v) ~= "string" then v = tostring(v) end
-                    out[n + 1] = prefix; out[n + 2] = v; out[n + 3] = "\r\n"
-                    n = n + 3
+                    fields = fields .. prefix .. v .. "\r\n"
                 end
             else
-                out[n + 1] = prefix; out[n + 2] = tostring(values); out[n + 3] = "\r\n"
-                n = n + 3
+                fields = fields .. prefix .. tostring(values) .. "\r\n"
                 values = {values}
             end
             if special then
@@ -266,44 +268,49 @@ local function add_response(c, res, ncode, minor, head_only, keep)
         end
     end
     local data = res.data
+    local tdata = type(data)
     local stream
+    local framing = ""
     if ncode < 200 or ncode == 204 or ncode == 304 then
         data = nil
-    elseif type(data) == "function" then
+    elseif tdata == "function" then
         stream, data = data, nil
         if not has_length and not has_te then
             if minor == 0 then
                 keep = false          -- a 1.0 client reads the stream until the connection ends
             else
-                n = n + 1; out[n] = "Transfer-Encoding: chunked\r\n"
+                framing = "Transfer-Encoding: chunked\r\n"
                 has_te = true
             end
         end
     else
-        if data ~= nil and type(data) ~= "string" then data = tostring(data) end
+        if tdata ~= "string" and data ~= nil then data = tostring(data) end
         if not has_length and not has_te then
             local size = data and #data or 0
-            n = n + 1; out[n] = length_lines[size] or length_line(size)
+            framing = length_lines[size] or length_line(size)
         end
     end
-    if not has_date then n = n + 1; out[n] = date_line() end
+    local date = has_date and "" or date_line()
+    local connection = ""
     if not keep then
-        n = n + 1; out[n] = "Connection: close\r\n"
+        connection = "Connection: close\r\n"
     elseif minor == 0 then
-        n = n + 1; out[n] = "Connection: keep-alive\r\n"
+        connection = "Connection: keep-alive\r\n"
     end
-    n = n + 1; out[n] = "\r\n"
+    local body = ""
     if data and not head_only then
         if #data > 65536 then
             -- a large body goes out on its own rather than copied into the batch
-            c.nout = n
+            c.nout = c.nout + 1
+            c.out[c.nout] = status .. fields .. framing .. date .. connection .. "\r\n"
             flush(c)
             send_all(c, data)
-            n = 0
-        else
-            n = n + 1; out[n] = data
+            return keep
         end
+        body = data
     end
+    local n = c.nout + 1
+    c.out[n] = status .. fields .. framing .. date .. connection .. "\r\n" .. body
     c.nout = n
     if stream and not head_only then send_stream(c, stream, has_te) end
     return keep
@@ -410,7 +417,8 @@ local function serve(self, c)
             buf, pos = recv(c), 1
             if buf == "" then return end
         end
-        local _, _, method, uri, major, minor, p = find(buf, REQUEST_LINE, pos)
+        local _, _, method, uri, version, p = find(buf, REQUEST_LINE_FAST, pos)
+        if not method then _, _, method, uri, version, p = find(buf, REQUEST_LINE, pos) end
         local he = find(buf, "\r\n\r\n", pos, true)
         if not method and byte(buf, pos) == 13 and byte(buf, pos + 1) == 10 then
             -- blank lines before a request line are ignored (RFC 9112 2.2)
@@ -431,18 +439,25 @@ local function serve(self, c)
             fail(c, 400)
         end
         if he + 4 - pos > max_head then fail(c, p - pos > max_head and 414 or 431) end
-        c.head_started = nil
-        c.wait = opt.idle_timeout
-        if major ~= "1" then fail(c, major == "0" and 400 or 505) end
-        minor = minor == "0" and 0 or 1
+        if c.head_started then c.head_started = nil end
+        if c.wait ~= opt.idle_timeout then c.wait = opt.idle_timeout end
+        local minor = 1
+        if version ~= "1.1" then
+            local major = byte(version, 1)
+            if major ~= 49 then fail(c, major == 48 and 400 or 505) end   -- "1", "0"
+            if version == "1.0" then minor = 0 end
+        end
         do
             -- header fields into a table without a metatable yet, so that plain indexing
             -- below finds what is there and nothing else
             local headers = {}
             local stop, nf = he + 2, 0
             while p < stop do
-                local _, _, name, value, nxt = find(buf, FIELD, p)
-                if not nxt then fail(c, 400, minor) end
+                local _, _, name, value, nxt = find(buf, FIELD_FAST, p)
+                if not nxt then
+                    _, _, name, value, nxt = find(buf, FIELD, p)
+                    if not nxt then fail(c, 400, minor) end
+                end
                 local last = byte(value, -1)
                 if last == 32 or last == 9 then value = value:match("^(.-)[ \t]+$") end
                 nf = nf + 1
