@@ -13,6 +13,7 @@ function handlers:GET(uri, headers, data)
     if uri == "/boom" then error("handler exploded") end
     if uri == "/nil" then return nil end
     if uri == "/badcode" then return {code = "abc"} end
+    if uri == "/hdr" then return {data = "[" .. headers["x-tab"][1] .. "]" .. headers["x_odd!"][1]} end
     return {code = 200, headers = {["Content-Type"] = {"text/plain"}}, data = "got " .. uri}
 end
 function handlers:POST(uri, headers, data)
@@ -58,6 +59,14 @@ h.run(function()
     local r = expect("GET / HTTP/1.0\r\n\r\n", 200, "HTTP/1.0 needs no Host")
     h.eq(r:match("^HTTP/1%.%d"), "HTTP/1.0", "1.0 status line")
     t.has(r, "Connection: close", "1.0 closes")
+
+    -- valid but unusual: a lower-case method, a tab inside a value, spaces around it, a
+    -- header name with token punctuation
+    r = expect("get /lower HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200, "lower-case method")
+    t.has(r, "got /lower", "lower-case method served by GET")
+    r = expect("GET /hdr HTTP/1.1\r\nHost: x\r\nX-Tab:  \ta\tb \t\r\nX_odd!: 1\r\nConnection: close\r\n\r\n", 200,
+        "tab in a header value")
+    t.has(r, "[a\tb]1", "header value trimmed, inner tab kept")
 
     -- limits
     expect("GET /" .. ("a"):rep(2000) .. " HTTP/1.1\r\nHost: x\r\n\r\n", 414, "long request line")
