@@ -11,6 +11,9 @@ class DNSRequest {
     let state: DNSKernelState
     private let candidates: [String]
     private var index = 0
+    /// A search-list candidate was answered "no such name": a server error on a later one
+    /// (a name outside every zone is often REFUSED) does not hide that.
+    private var sawNoRecords = false
     weak var batch: DNSBatch?
     /// Set once: the answer, or timedOut when the batch gave up.
     private(set) var result: DNSAnswer?
@@ -40,10 +43,17 @@ class DNSRequest {
     /// to the next one, anything else is the answer.
     final func candidateDone(_ a: DNSAnswer) {
         guard result == nil else { return }
-        if case .failure(.noRecords) = a, index + 1 < candidates.count {
-            index += 1
-            if DNSRequest.isValid(candidates[index]) { return send(candidates[index]) }
-            return candidateDone(a)
+        if case .failure(let f) = a {
+            if f == .noRecords {
+                sawNoRecords = true
+                if index + 1 < candidates.count {
+                    index += 1
+                    if DNSRequest.isValid(candidates[index]) { return send(candidates[index]) }
+                    return candidateDone(a)
+                }
+            } else if sawNoRecords && f != .timedOut {
+                return complete(.failure(.noRecords))
+            }
         }
         complete(a)
     }

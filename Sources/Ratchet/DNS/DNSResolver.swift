@@ -79,6 +79,8 @@ final class DNSKernelState: KernelExtension {
         }
         guard let kb = kernel.base,
               let b = evdns_base_new(kb, EVDNS_BASE_DISABLE_WHEN_INACTIVE) else { return nil }
+        // evdns logs to stderr by default; its failures reach the caller as answers.
+        evdns_set_log_fn(evdnsQuiet)
         for ns in config.nameservers {
             _ = ns.withSockaddr { evdns_base_nameserver_sockaddr_add(b, $0, $1, 0) }
         }
@@ -103,3 +105,5 @@ final class DNSKernelState: KernelExtension {
         init(_ v: DNSConfig) { value = v }
     }
 }
+
+private let evdnsQuiet: @convention(c) (Int32, UnsafePointer<CChar>?) -> Void = { _, _ in }
