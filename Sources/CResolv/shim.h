@@ -1,6 +1,3 @@
-// libresolv: builds DNS queries (res_mkquery) and parses replies (ns_initparse, ns_parserr,
-// ns_name_uncompress) for the record types evdns cannot ask for.
-#include <sys/types.h>
-#include <netinet/in.h>
 #include <arpa/nameser.h>
-#include <resolv.h>
+extern int res_mkquery(int op, const char *dname, int class_, int type, const unsigned char *data,
+                       int datalen, const unsigned char *newrr, unsigned char *buf, int buflen);

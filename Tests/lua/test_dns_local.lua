@@ -48,7 +48,10 @@ res, msg = ratchet.dns.query("192.0.2.1", "mx")
 eq(res, nil, "literal mx"); eq(msg, "192.0.2.1 has no MX record", "literal mx message")
 assert(ratchet.dns.query("127.0.0.1", "a")[1] == ratchet.dns.query("127.0.0.1", "a")[1], "addresses compare by value")
 assert(ratchet.dns.query("127.0.0.1", "a")[1] ~= ratchet.dns.query("127.0.0.2", "a")[1], "different addresses differ")
-helper.raises("EPERM", ratchet.dns.query, "name.invalid", "a")
+helper.raises("EPERM", ratchet.dns.query, "name.example", "a")
+-- RFC 6761: nothing under .invalid exists, and no nameserver is asked
+res, msg = ratchet.dns.query("name.invalid", "mx")
+eq(res, nil, ".invalid"); eq(msg, "name.invalid has no MX record", ".invalid message")
 
 -- hosts objects as argument 4
 eq(addr(ratchet.dns.query("myhost.example", "a", nil, hosts)), "192.0.2.5", "hosts a")

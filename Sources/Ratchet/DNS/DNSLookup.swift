@@ -15,7 +15,7 @@ public enum AddressLookupStep {
 }
 
 /// The DNS side of prepare_tcp/prepare_udp: local answers first (literals, "*", hosts,
-/// localhost), then the default resolver, AAAA and A in parallel.
+/// localhost), then the default resolver (set_default), AAAA and A in parallel.
 public enum DNSLookup {
     /// `function` names the caller in the error raised outside a ratchet thread.
     public static func addresses(_ lua: Lua, status: Int32, ctx: Int, host: String,
@@ -38,8 +38,11 @@ public enum DNSLookup {
         if wantV6 { types.append(.aaaa) }
         if wantV4 { types.append(.a) }
         let resolver = DNSResolver.current(lua)
+        if let local = LocalAnswers.addresses(host, wantV6: wantV6, wantV4: wantV4, hosts: resolver.hosts) {
+            if !local.isEmpty { return .done(local) }
+            return .failed(DNSFailure.noRecords.message(for: host, type: wantV4 ? .a : .aaaa))
+        }
         let batch = DNSBatch(name: host, types: types, hosts: resolver.hosts)
-        if !batch.needsNetwork { return result(batch, host: host) }
         guard let t = Kernel.thread(lua) else { return .raise(Kernel.notInThread(lua, function)) }
         batch.start(DNSKernelState.of(t.kernel), config: resolver.config, expire: resolver.expire)
         if batch.isDone { return result(batch, host: host) }

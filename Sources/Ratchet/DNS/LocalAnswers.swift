@@ -1,11 +1,13 @@
-/// Answers that need no nameserver: "*", IP literals, hosts-file entries and "localhost".
-/// Everything that resolves names (ratchet.dns, prepare_tcp/prepare_udp) asks here first,
-/// so these work offline and never wait for a network timeout.
+/// Answers that need no nameserver: "*", IP literals, hosts-file entries, "localhost" and
+/// ".invalid" (RFC 6761). Everything that resolves names (ratchet.dns, and prepare_tcp /
+/// prepare_udp through DNSLookup) asks here first, so these work offline and never wait
+/// for a network timeout.
 enum LocalAnswers {
     /// The answer to `name`/`type` from local knowledge, or nil when a nameserver must be
     /// asked. A name the hosts file lists is answered from it alone, even when it has no
     /// address of the asked family (as "localhost" without an IPv6 line).
     static func answer(_ name: String, _ type: DNSType, hosts: HostsFile) -> DNSAnswer? {
+        if isInvalid(name) && hosts.addresses(name) == nil { return .failure(.noRecords) }
         switch type {
         case .a, .aaaa:
             guard let all = addresses(name, hosts: hosts) else { return nil }
@@ -28,9 +30,33 @@ enum LocalAnswers {
         if name == "*" { return [.anyV6, .anyV4] }
         if let a = IPAddress(literal: name) { return [a] }
         if let list = hosts.addresses(name) { return list }
-        let k = HostsFile.key(name)
-        if k == "localhost" || k.hasSuffix(".localhost") { return [.loopbackV6, .loopbackV4] }
+        if isLocalhost(name) { return [.loopbackV6, .loopbackV4] }
+        if isInvalid(name) { return [] }
         return nil
+    }
+
+    /// For prepare_tcp/prepare_udp: the addresses of the wanted families, IPv6 first (the
+    /// reference's AAAA precedence), possibly none; nil when DNS must be asked. A
+    /// "localhost" the hosts file lists without a wanted family is still the loopback
+    /// of that family, so an IPv6-only caller gets ::1.
+    static func addresses(_ name: String, wantV6: Bool, wantV4: Bool, hosts: HostsFile) -> [IPAddress]? {
+        guard let all = addresses(name, hosts: hosts) else { return nil }
+        var list = (wantV6 ? all.filter { !$0.isV4 } : []) + (wantV4 ? all.filter { $0.isV4 } : [])
+        if list.isEmpty && isLocalhost(name) {
+            list = (wantV6 ? [IPAddress.loopbackV6] : []) + (wantV4 ? [IPAddress.loopbackV4] : [])
+        }
+        return list
+    }
+
+    static func isLocalhost(_ name: String) -> Bool {
+        let k = HostsFile.key(name)
+        return k == "localhost" || k.hasSuffix(".localhost")
+    }
+
+    /// RFC 6761 6.4: names under .invalid never exist.
+    static func isInvalid(_ name: String) -> Bool {
+        let k = HostsFile.key(name)
+        return k == "invalid" || k.hasSuffix(".invalid")
     }
 
     /// The name a PTR query sends for `name`: the reverse name of an address literal,

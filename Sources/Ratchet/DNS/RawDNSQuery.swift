@@ -65,7 +65,7 @@ final class RawDNSRequest: DNSRequest {
             case .success(let e): udp[i] = e; endpoint = e
             }
         }
-        let n = Glibc.send(endpoint.fd, query, query.count, 0)
+        let n = query.withUnsafeBytes { DNSSocket.send(endpoint.fd, $0) }
         if n == query.count { return nil }
         return n < 0 ? errno : EMSGSIZE
     }
@@ -162,8 +162,6 @@ final class RawDNSRequest: DNSRequest {
     }
 }
 
-struct SocketError: Error { let code: Int32 }
-
 /// A connected, non-blocking UDP socket to one nameserver, read through a libevent event.
 final class UDPEndpoint {
     let fd: Int32
@@ -179,13 +177,10 @@ final class UDPEndpoint {
 
     static func open(_ ns: NameServer, index: Int, request: RawDNSRequest) -> Result<UDPEndpoint, SocketError> {
         guard let base = request.state.kernel.base else { return .failure(SocketError(code: EBADF)) }
-        let fd = socket(ns.address.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return .failure(SocketError(code: errno)) }
-        // Connected, so replies from anyone else never arrive and ICMP errors do.
-        if ns.withSockaddr({ connect(fd, $0, $1) }) != 0 {
-            let e = errno
-            Glibc.close(fd)
-            return .failure(SocketError(code: e))
+        let fd: Int32
+        switch DNSSocket.open(ns, stream: false) {
+        case .failure(let e): return .failure(e)
+        case .success(let s): fd = s
         }
         let e = UDPEndpoint(fd: fd, index: index, request: request)
         e.event = event_new(base, fd, Int16(EV_READ | EV_PERSIST), udpReadable, Unmanaged.passUnretained(e).toOpaque())
@@ -225,12 +220,10 @@ final class TCPExchange {
 
     static func open(_ ns: NameServer, index: Int, query: [UInt8], request: RawDNSRequest) -> Result<TCPExchange, SocketError> {
         guard let base = request.state.kernel.base else { return .failure(SocketError(code: EBADF)) }
-        let fd = socket(ns.address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return .failure(SocketError(code: errno)) }
-        if ns.withSockaddr({ connect(fd, $0, $1) }) != 0 && errno != EINPROGRESS {
-            let e = errno
-            Glibc.close(fd)
-            return .failure(SocketError(code: e))
+        let fd: Int32
+        switch DNSSocket.open(ns, stream: true) {
+        case .failure(let e): return .failure(e)
+        case .success(let s): fd = s
         }
         let x = TCPExchange(fd: fd, index: index, query: query, request: request)
         let me = Unmanaged.passUnretained(x).toOpaque()
@@ -250,7 +243,7 @@ final class TCPExchange {
             connecting = false
         }
         while written < out.count {
-            let n = out[written...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let n = out[written...].withUnsafeBytes { DNSSocket.send(fd, $0) }
             if n < 0 {
                 if errno == EINTR { continue }
                 if errno == EAGAIN || errno == EWOULDBLOCK { return }

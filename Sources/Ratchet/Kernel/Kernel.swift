@@ -27,6 +27,9 @@ public final class Kernel: LuaHandle {
     /// Every I/O watcher on this base, by descriptor, so block_on and the handles share one.
     var watchers: [Int32: IOWatcher] = [:]
     var signalWatchers: [Int32: SignalWatcher] = [:]
+    /// Threads parked with a zero timeout: they time out after the next non-blocking poll,
+    /// without a libevent timer (sleep(0) is common and 100,000 timers in a heap are not free).
+    private var zeroWaiters: [(LuaThread, UInt32)] = []
     /// Temporary watchers whose wait ended, freed once the poll has returned.
     private var retired: [IOWatcher] = []
     /// Extensions (DNS resolver, …) keep per-kernel state here, released on close.
@@ -110,7 +113,10 @@ public final class Kernel: LuaHandle {
         t.wake = .none
         t.countsAsPending = pending || (timeout ?? -1) >= 0
         if t.countsAsPending { pendingCount += 1 }
-        if let s = timeout, s >= 0 { armTimer(t, s) }
+        t.waitGeneration &+= 1
+        if let s = timeout, s >= 0 {
+            if s == 0 { zeroWaiters.append((t, t.waitGeneration)) } else { armTimer(t, s) }
+        }
     }
 
     /// Registers `source` as something `t` waits on; it is told to forget `t` on wake.
@@ -178,10 +184,16 @@ public final class Kernel: LuaHandle {
                               function: "ratchet.loop_once()", callerLevel: 0)
             return (true, true)
         }
-        let flags = EVLOOP_ONCE | (noblock ? EVLOOP_NONBLOCK : 0)
+        let zero = !zeroWaiters.isEmpty
+        let flags = EVLOOP_ONCE | (noblock || zero ? EVLOOP_NONBLOCK : 0)
         if event_base_loop(base, flags) < 0 {
             lua.push("libevent internal error." as StaticString)
             return (true, true)
+        }
+        if zero {
+            let due = zeroWaiters
+            zeroWaiters.removeAll(keepingCapacity: true)
+            for (t, gen) in due where t.waitGeneration == gen { wake(t, .timeout) }
         }
         if !retired.isEmpty {
             for w in retired { w.detach() }
@@ -376,6 +388,7 @@ public final class Kernel: LuaHandle {
         lua.unref(errorHandlerRef); errorHandlerRef = LUA_NOREF
         lua.unref(spaceRef); spaceRef = LUA_NOREF
         runQueue.removeAll()
+        zeroWaiters.removeAll()
         runHead = 0
         base = nil
         event_base_free(b)

@@ -27,6 +27,8 @@ public final class LuaThread {
     var alarmFired = false
     var killRequested = false
     var flags: UInt8 = 0
+    /// Bumped on every park, so a stale zero-timeout entry cannot wake a later wait.
+    var waitGeneration: UInt32 = 0
     /// wait_all: how many threads this one still waits for, and who waits for this one.
     var joinPending = 0
     var joiners: [LuaThread] = []
