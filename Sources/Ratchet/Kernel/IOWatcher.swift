@@ -17,6 +17,13 @@ public final class IOWatcher: WaitSource {
     private var writers: [(LuaThread, Int)] = []
     /// Not owned by a ratchet handle (block_on on a foreign object): freed after its wait.
     var temporary = false
+    /// False once a read came back short (the buffer is drained) until the next read edge.
+    /// Lets a reader park without a recv that would only say EAGAIN: one syscall saved per
+    /// message. Only meaningful while the read event is registered (`readArmed`).
+    public var readReady = true
+    public var readArmed: Bool { readEvent != nil && !detached }
+    /// The peer shut down or reset (EPOLLRDHUP): sticky, since no further edge will come.
+    public private(set) var peerClosed = false
 
     init(kernel: Kernel, fd: Int32) {
         self.kernel = kernel
@@ -35,7 +42,7 @@ public final class IOWatcher: WaitSource {
             writers.append((t, token))
         } else {
             if readEvent == nil {
-                readEvent = event_new(kernel.base, fd, Int16(EV_READ | EV_ET | EV_PERSIST), ioWatcherFired, me)
+                readEvent = event_new(kernel.base, fd, Int16(EV_READ | EV_ET | EV_PERSIST | EV_CLOSED), ioWatcherFired, me)
                 event_add(readEvent, nil)
             }
             readers.append((t, token))
@@ -54,7 +61,9 @@ public final class IOWatcher: WaitSource {
     }
 
     fileprivate func fired(_ what: Int32) {
-        if what & Int32(EV_READ) != 0 {
+        if what & Int32(EV_CLOSED) != 0 { peerClosed = true }
+        if what & Int32(EV_READ | EV_CLOSED) != 0 {
+            readReady = true
             while let (t, token) = readers.popLast() { kernel.wake(t, .ready(token)) }
         }
         if what & Int32(EV_WRITE) != 0 {
