@@ -36,7 +36,7 @@ class DNSRequest {
     func send(_ qname: String) {}
     /// Stops all I/O of this request (it is answered or given up).
     func stopTransport() {}
-    /// The kernel is closing: drop events and descriptors without calling anyone.
+    /// The kernel is closing: stop all I/O without reporting to anyone.
     func abandon() {}
 
     /// The nameservers' verdict on the current candidate: "no such name/record" moves on
@@ -128,7 +128,7 @@ final class EvdnsRequest: DNSRequest {
         if let h = handle, let b = base { evdns_cancel_request(b, h) }
     }
 
-    override func abandon() { handle = nil }
+    override func abandon() { stopTransport() }
 }
 
 private let evdnsFired: @convention(c) (Int32, CChar, Int32, Int32, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = {

@@ -93,8 +93,11 @@ final class DNSKernelState: KernelExtension {
     }
 
     func kernelClosing() {
-        // Without callbacks: evdns_base_free(…, 0) drops its requests silently.
+        // Raw requests close their sockets; evdns requests are cancelled, and evdns frees a
+        // cancelled request in a deferred callback, which one last non-blocking pass runs
+        // (only DNS events are left on the base by now).
         for r in active.values { r.abandon() }
+        if let kb = kernel.base { event_base_loop(kb, EVLOOP_NONBLOCK) }
         active.removeAll()
         for e in bases.values { evdns_base_free(e.base, 0) }
         bases.removeAll()
