@@ -38,9 +38,9 @@ local function stopper(pid)
     end
 end
 
---- Starts dnsmasq with `lines` as its configuration (no upstream, no /etc/hosts).
---- Returns {port = n, stop = function}.
-function M.start(lines)
+--- Starts dnsmasq with `lines` as its configuration (no upstream, no /etc/hosts), on
+--- 127.0.0.1 (and ::1 too when `v6`). Returns {port = n, stop = function}.
+function M.start(lines, v6)
     local conf = helper.tmpname("dnsmasq.conf")
     local f = assert(io.open(conf, "w"))
     f:write("no-resolv\nno-hosts\nno-negcache\n", table.concat(lines, "\n"), "\n")
@@ -51,8 +51,8 @@ function M.start(lines)
         local log = helper.tmpname("dnsmasq.log")
         local pid = tonumber((helper.sh(string.format(
             "timeout -k 2 110 dnsmasq --keep-in-foreground --conf-file=/dev/null --conf-file=%s " ..
-            "--port=%d --listen-address=127.0.0.1 --bind-interfaces %s --log-facility=%s " ..
-            ">/dev/null 2>&1 & echo $!", conf, port, user, log))))
+            "--port=%d --listen-address=127.0.0.1%s --bind-interfaces %s --log-facility=%s " ..
+            ">/dev/null 2>&1 & echo $!", conf, port, v6 and ",::1" or "", user, log))))
         assert(pid, "could not start dnsmasq")
         for _ = 1, 250 do
             if udp_bound(port) then return {port = port, stop = stopper(pid), log = log} end

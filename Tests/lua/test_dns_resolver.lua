@@ -20,13 +20,13 @@ local function raises_arg(n, what, f, ...)
     assert(tostring(e):find(what, 1, true), "expected '" .. what .. "' in: " .. tostring(e))
 end
 
-local srv = dnsmasq.start{
+local srv = dnsmasq.start({
     "local=/test/",
     "address=/host.test/192.0.2.10",
     "mx-host=mail.test,mx1.mail.test,10",
     "address=/host.other/192.0.2.99",
     "local=/other/",
-}
+}, true)
 local silent = dnsmasq.silent()
 local good = "127.0.0.1:" .. srv.port
 local dead = "127.0.0.1:" .. silent.port
@@ -101,6 +101,10 @@ local ok, err = pcall(helper.run, function()
     local pair = ratchet.dns.new{nameservers = {dead, good}, timeout = 0.3, attempts = 1}
     eq(tostring(pair:query("host.test", "a")[1]), "192.0.2.10", "evdns fails over")
     eq(pair:query("mail.test", "mx"):get_i(1), "mx1.mail.test.", "raw path fails over")
+    -- an IPv6 nameserver, for evdns and for the raw path
+    local v6 = ratchet.dns.new{nameservers = {"[::1]:" .. srv.port}, timeout = 1}
+    eq(tostring(v6:query("host.test", "a")[1]), "192.0.2.10", "A from an IPv6 nameserver")
+    eq(v6:query("mail.test", "mx"):get_i(1), "mx1.mail.test.", "MX from an IPv6 nameserver")
     -- new{resolv_conf = ...} starts from a resolv_conf and overrides
     local derived = ratchet.dns.new{resolv_conf = rc, search = {}}
     eq(table.concat(derived:get_nameservers(), " "), good, "resolv_conf option")
