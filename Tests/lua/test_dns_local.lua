@@ -49,6 +49,8 @@ eq(res, nil, "literal mx"); eq(msg, "192.0.2.1 has no MX record", "literal mx me
 assert(ratchet.dns.query("127.0.0.1", "a")[1] == ratchet.dns.query("127.0.0.1", "a")[1], "addresses compare by value")
 assert(ratchet.dns.query("127.0.0.1", "a")[1] ~= ratchet.dns.query("127.0.0.2", "a")[1], "different addresses differ")
 helper.raises("EPERM", ratchet.dns.query, "name.example", "a")
+-- an embedded NUL does not make a literal
+helper.raises("EPERM", ratchet.dns.query, "127.0.0.1\0.example", "a")
 -- RFC 6761: nothing under .invalid exists, and no nameserver is asked
 res, msg = ratchet.dns.query("name.invalid", "mx")
 eq(res, nil, ".invalid"); eq(msg, "name.invalid has no MX record", ".invalid message")

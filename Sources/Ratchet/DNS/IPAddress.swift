@@ -21,7 +21,8 @@ public enum IPAddress: Hashable {
     }
 
     static func parse(_ text: String, family: Int32) -> IPAddress? {
-        guard !text.isEmpty, text.utf8.count < 64 else { return nil }
+        // inet_pton would stop at an embedded NUL and accept "127.0.0.1\0anything".
+        guard !text.isEmpty, text.utf8.count < 64, !text.utf8.contains(0) else { return nil }
         if family == AF_INET {
             var a = in_addr()
             return inet_pton(AF_INET, text, &a) == 1 ? .v4(a.s_addr) : nil
