@@ -4,23 +4,33 @@ import CLibEvent
 final class EvdnsRequest: DNSRequest {
     private var handle: OpaquePointer?
     private var base: OpaquePointer?
+    /// Counts callbacks, so `send` can tell that one came during its own submission.
+    private var callbacks = 0
 
     override func send(_ qname: String) {
         guard let b = state.evdnsBase(for: config) else { return candidateDone(.failure(.serverFailed)) }
         let me = Unmanaged.passUnretained(self).toOpaque()
         let flags = Int32(DNS_QUERY_NO_SEARCH)  // the search list is applied by DNSRequest
+        state.track(self)
+        let before = callbacks
         let h = type == .a ? evdns_base_resolve_ipv4(b, qname, flags, evdnsFired, me)
                            : evdns_base_resolve_ipv6(b, qname, flags, evdnsFired, me)
-        guard let h else { return candidateDone(.failure(.invalidName)) }
+        // evdns 2.1 always calls back later (deferred); should one answer at once, the
+        // handle is already gone.
+        if callbacks != before { return }
+        guard let h else {
+            state.untrack(self)
+            return candidateDone(.failure(.invalidName))
+        }
         handle = h
         base = b
-        state.track(self)
     }
 
     /// evdns calls back exactly once per request, also after a cancel (DNS_ERR_CANCEL), and
     /// frees the handle after that; until then this object must stay alive (tracked).
     fileprivate func fired(_ err: Int32, count: Int32, addresses: UnsafeMutableRawPointer?) {
         handle = nil
+        callbacks += 1
         state.untrack(self)
         guard result == nil else { return }
         switch err {
