@@ -47,8 +47,9 @@ local ok, err = pcall(helper.run, function()
     for _, t in ipairs{"a", "aaaa", "mx", "txt"} do
         eq(all[t], nil, t .. " result"); eq(all[t .. "_error"], "Timed out.", t .. " error")
     end
-    -- one timeout is 8 ticks; in sequence the four would take 32
-    assert(took >= 4 and took <= 20, "ticks for four parallel queries: " .. took)
+    -- one timeout is 8 ticks; in sequence the four would take 32 (a loaded machine ticks
+    -- less, never more)
+    assert(took >= 2 and took <= 20, "ticks for four parallel queries: " .. took)
     ratchet.thread.wait_all{ticker}
 
     -- the overall limit applies to the whole call
