@@ -21,6 +21,8 @@ servers=(
   "cqueues-hand|lua5.4 $shared/servers/http_cqueues.lua"
 )
 port=$((20000 + RANDOM % 20000))
+echo "# HTTP/1.1 hello world, wrk -t1 -c100 -d${secs}s, best of $reps ($(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg))"
+echo
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz="$(getconf CLK_TCK)"
 printf '| server | req/s | p50 | p99 | srv µs/req | errors |\n|---|---:|---:|---:|---:|---:|\n'
