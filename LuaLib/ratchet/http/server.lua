@@ -559,7 +559,7 @@ function server:handle()
             code = 500
         end
         if code then
-            c.nout = 0
+            -- after the responses still owed to earlier pipelined requests
             pcall(function()
                 error_response(c, code)
                 c.timeout = nil
