@@ -139,7 +139,7 @@ local function read_chunked(self, headers)
                 local e = fill_until(self, "\r\n", self.max_header_bytes)
                 if not e then return nil end
                 if e == self.pos then self.pos = e + 2; break end
-                if not parse_fields(self.buf, self.pos, e, headers) then return nil end
+                if not parse_fields(self.buf, self.pos, e + 2, headers, self.max_headers, true) then return nil end
                 self.pos = e + 2
             end
             return concat(parts, "", 1, n)
@@ -163,7 +163,7 @@ local function read_response(self, method)
             find(buf, "^HTTP/(%d)%.(%d) (%d%d%d) ?([^\r\n]*)\r\n()", pos)
         if not code then return nil end
         local headers = common.new_headers()
-        if not parse_fields(buf, line_end, he + 2, headers, self.max_headers) then return nil end
+        if not parse_fields(buf, line_end, he + 2, headers, self.max_headers, true) then return nil end
         self.pos = he + 4
         code = tonumber(code)
         if code >= 200 or code == 101 then

@@ -49,14 +49,17 @@ end
 -- Characters allowed in a header name or method (RFC 9110 token).
 common.TOKEN = "[%w!#$%%&'*+%-%.^_`|~]"
 local FIELD = "^(" .. common.TOKEN .. "+):[ \t]*([^\r\n]*)\r\n()"
+local LENIENT_FIELD = "^([^:\r\n]+):[ \t]*([^\r\n]*)\r\n()"
 
 --- Parses header lines "Name: value\r\n" of `buf` from `pos` up to (not including) `stop`
 -- into `headers`. Returns the number of fields, or nil and an HTTP status (400, or 431 past
--- `max_fields`) for a malformed or excessive header block.
-function common.parse_fields(buf, pos, stop, headers, max_fields)
+-- `max_fields`) for a malformed or excessive header block. `lenient` accepts any name
+-- without a colon (what a client takes from servers).
+function common.parse_fields(buf, pos, stop, headers, max_fields, lenient)
     local n = 0
     while pos < stop do
         local _, _, name, value, nxt = find(buf, FIELD, pos)
+        if not nxt and lenient then _, _, name, value, nxt = find(buf, LENIENT_FIELD, pos) end
         if not nxt or nxt > stop + 2 then return nil, 400 end
         local last = byte(value, -1)
         if last == 32 or last == 9 then value = match(value, "^(.-)[ \t]+$") end
