@@ -65,6 +65,16 @@ function M.certs(kind)
     return c
 end
 
+--- Only the reference's cert.pem (key and self-signed CN=localhost in one file): its path.
+function M.selfsigned(kind)
+    local dir = helper.tmpname("tls-self")
+    run("mkdir -p " .. dir)
+    local path = dir .. "/cert.pem"
+    run(string.format("openssl req -x509 %s -nodes -subj /CN=localhost -keyout %s -out %s -days 30",
+        keyopt(kind or "ec"), path, path))
+    return path
+end
+
 --- A listening TCP socket on 127.0.0.1 (or `host`), any free port: socket, port.
 function M.listen(host)
     local rec = ratchet.socket.prepare_tcp(host or "127.0.0.1", 0)
@@ -118,8 +128,14 @@ function M.wait_for(path, pattern, seconds)
     error("timed out waiting for '" .. pattern .. "' in:\n" .. M.read_file(path), 2)
 end
 
+--- Whether `pid` still runs (a zombie waiting for its new parent to reap it has exited).
 function M.alive(pid)
-    return os.execute("kill -0 " .. pid .. " 2>/dev/null") == true
+    local f = io.open("/proc/" .. pid .. "/stat")
+    if not f then return false end
+    local stat = f:read("a")
+    f:close()
+    local state = stat:match("%) (%a)")
+    return state ~= nil and state ~= "Z"
 end
 
 --- Waits (in a ratchet thread) until process `pid` has exited.
