@@ -116,6 +116,7 @@ final class TLSSession: LuaHandle, SocketEncryption {
         guard sock.encryption == nil else {
             return lua.raiseError("ratchet.socket.encrypt()", "EALREADY", "The socket is already encrypted.")
         }
+        lua.setTop(3)
         var ctxIndex: Int32 = 2
         if TLSContext.get(lua, 2) == nil {
             guard lua.type(2) == LUA_TLIGHTUSERDATA, let p = lua_touserdata(L, 2),
