@@ -140,6 +140,27 @@ helper.run(function()
         end)
     assert(c[1], tostring(c[2]))
 
+    -- A peer that stops reading: writes time out (session and socket names), and so does a
+    -- shutdown waiting for a close_notify that never comes.
+    local p, q = ratchet.socket.new_pair()
+    local ep, eq = p:encrypt(sctx), q:encrypt(cctx)
+    local ht = ratchet.thread.attach(function() ep:server_handshake() end)
+    eq:client_handshake()
+    ratchet.thread.wait_all({ ht })
+    p:set_timeout(0.2)
+    local big = string.rep("z", 8 << 20)
+    local we = helper.raises("ETIMEDOUT", ep.write, ep, big)
+    helper.eq(we.description, "Timed out on write.", "session write timeout")
+    helper.eq(we["function"], "ratchet.ssl.session.write()", "function")
+    q:set_timeout(0.2)
+    helper.eq(select("#", eq:write("small")), 0, "write returns nothing")
+    local se = helper.raises("ETIMEDOUT", q.send, q, big)
+    helper.eq(se.description, "Timed out on send.", "socket send timeout")
+    local sd = helper.raises("ETIMEDOUT", eq.shutdown, eq)
+    helper.eq(sd.description, "Timed out on shutdown.", "shutdown timeout")
+    helper.eq(sd["function"], "ratchet.ssl.session.shutdown()", "function")
+    p:close(); q:close()
+
     -- Closing the socket under a thread parked in a handshake wakes it with EBADF.
     local a, b = ratchet.socket.new_pair()
     local parked_err

@@ -56,6 +56,20 @@ helper.run(function()
     helper.eq(table.concat(seen, ","), "other.example,localhost", "callback calls")
     n = n + 1
 
+    -- The chosen context brings its own ALPN list.
+    local c4 = sctx(certs.server, certs.server_key)
+    c4:set_alpn({ "h2" })
+    local o4 = sctx(certs.other, certs.other_key)
+    o4:set_alpn({ "smtp", "http/1.1" })
+    c4:set_servername_callback({ ["other.example"] = o4 })
+    local alpn_client = ssl.new(ssl.TLS_client)
+    alpn_client:set_alpn({ "h2", "http/1.1" })
+    s, c, ea, eb = handshake(c4, alpn_client, "other.example")
+    assert(s[1] and c[1])
+    helper.eq(eb:get_alpn(), "http/1.1", "ALPN of the chosen context")
+    s, c, ea, eb = handshake(c4, alpn_client, "localhost")
+    helper.eq(eb:get_alpn(), "h2", "ALPN of the default context")
+
     -- A table, read when set; names compare case-insensitively.
     local c2 = sctx(certs.server, certs.server_key)
     c2:set_servername_callback({ ["Other.Example"] = other, localhost = c2 })
