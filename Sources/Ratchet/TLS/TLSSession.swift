@@ -80,9 +80,13 @@ final class TLSSession: LuaHandle, SocketEncryption {
         }
         let s = TLSSession(ssl: ssl, context: c, socket: sock)
         if let pending, pending.count > 0 {
-            guard pending.count <= Int(Int32.max), let mem = BIO_new(BIO_s_mem()),
-                  let sb = BIO_new_socket(sock.fd, BIO_NOCLOSE) else {
-                return (nil, lua.raise("Could not create BIO objects\(TLSError.lastReason())"))
+            guard pending.count <= Int(Int32.max) else { return (nil, lua.argError(pendingIndex, "too many pending bytes")) }
+            guard let mem = BIO_new(BIO_s_mem()) else {
+                return (nil, lua.raise("Could not create a memory BIO\(TLSError.lastReason())"))
+            }
+            guard let sb = BIO_new_socket(sock.fd, BIO_NOCLOSE) else {
+                BIO_free(mem)
+                return (nil, lua.raise("Could not create a socket BIO\(TLSError.lastReason())"))
             }
             _ = BIO_write(mem, pending.baseAddress, Int32(pending.count))
             // An empty memory BIO then asks to retry instead of reporting EOF.
@@ -141,7 +145,7 @@ final class TLSSession: LuaHandle, SocketEncryption {
     func attempt(_ lua: Lua, _ function: StaticString, _ syscall: StaticString,
                  _ op: (OpaquePointer) -> Int32) -> Outcome {
         guard let ssl, let sock = socket, sock.fd >= 0 else {
-            RatchetError.push(lua, description: Errno.description(EBADF), code: "EBADF",
+            RatchetError.push(lua, description: "The TLS session is closed (its socket was closed).", code: "EBADF",
                               function: "\(function)", syscall: "\(syscall)", errno: EBADF)
             return .failed
         }
