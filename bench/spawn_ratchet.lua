@@ -1,5 +1,5 @@
--- Spawn benchmark: N ratchet threads that each sleep 0 once and finish (same shape as
--- ../shared/bench/spawn/spawn_plain.lua). usage: lua5.4 spawn_ratchet.lua [N]
+-- Spawn benchmark: N ratchet threads that each sleep 0 once and finish (the shape of the
+-- peers' spawn scripts in ../shared/bench/spawn). usage: lua5.4 spawn_ratchet.lua [N]
 local ratchet = require "ratchet"
 local n = tonumber(arg[1]) or 100000
 local function status_kb(field)
@@ -7,7 +7,7 @@ local function status_kb(field)
     return tonumber(s:match(field .. ":%s*(%d+)"))
 end
 local before = status_kb("VmRSS")
-local t0 = os.clock()
+local t0 = os.clock()   -- CPU time: the test never blocks
 local function body() ratchet.thread.timer(0) end
 ratchet.new(function()
     local attach = ratchet.thread.attach

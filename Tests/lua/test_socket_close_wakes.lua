@@ -69,4 +69,22 @@ helper.run(function()
     killed_ok = true
 end)
 assert(killed_ok)
+
+-- A socket that waited in a kernel outlives it: closing it after the kernel is collected
+-- (or closed) is safe, and it works in a new kernel.
+local a, b = socket.new_pair()
+local k = ratchet.new(function()
+    ratchet.thread.attach(function() b:send("one") end)
+    helper.eq(a:recv(), "one", "first kernel")
+end)
+k:loop()
+k = nil
+collectgarbage(); collectgarbage()
+helper.run(function()
+    ratchet.thread.attach(function() ratchet.thread.timer(0.01); b:send("two") end)
+    helper.eq(a:recv(), "two", "second kernel")
+end)
+collectgarbage()
+helper.eq(a:close(), true, "close after the kernels are gone")
+b:close()
 print("ok")

@@ -124,6 +124,11 @@ public final class Kernel: LuaHandle {
         t.sources.append(source)
     }
 
+    /// The I/O watcher variant of `addSource`, without reference counting on the hot path.
+    @inline(__always) func addIOSource(_ t: LuaThread, _ w: IOWatcher) {
+        if t.ioSource == nil { t.ioSource = w } else { t.sources.append(w) }
+    }
+
     /// Makes a waiting thread ready. Called from libevent callbacks and event sources.
     public func wake(_ t: LuaThread, _ why: LuaThread.Wake) {
         guard t.state == .waiting else { return }
@@ -135,6 +140,7 @@ public final class Kernel: LuaHandle {
 
     /// Forgets everything a thread waits on (sources, timer, pending count).
     private func clearWait(_ t: LuaThread) {
+        if let w = t.ioSource { t.ioSource = nil; w.removeWaiter(t) }
         if !t.sources.isEmpty {
             for s in t.sources { s.removeWaiter(t) }
             t.sources.removeAll(keepingCapacity: true)

@@ -20,8 +20,20 @@ public final class Socket: LuaHandle {
     /// Set by `encrypt`: `send`/`recv` then go through it (see SocketEncryption).
     public var encryption: SocketEncryption?
     var hasTracer = false
+    private var kind: Int8 = -1  // SO_TYPE is SOCK_STREAM: 1, not: 0, unknown yet: -1
 
     init(fd: Int32) { self.fd = fd }
+
+    /// Whether this is a stream socket (asked of the kernel once).
+    var isStream: Bool {
+        if kind < 0 {
+            var t: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &len) == 0 else { return false }
+            kind = t == Int32(SOCK_STREAM.rawValue) ? 1 : 0
+        }
+        return kind == 1
+    }
 
     /// Pushes a new socket userdata owning `fd`.
     @discardableResult

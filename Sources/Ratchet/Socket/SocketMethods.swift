@@ -212,13 +212,24 @@ enum SocketMethods {
             case .failed: return .raised
             }
         }
+        // A short read drained a stream socket; until the next read edge a recv would only
+        // say EAGAIN, so park at once (one syscall per message saved). Not for datagrams
+        // (a short read says nothing about the next one) nor after the peer closed.
+        let stream = s.isStream
+        if stream, let w = s.watcher, w.readArmed, !w.readReady, !w.peerClosed {
+            return .wouldBlock(write: false)
+        }
         let buf = ReceiveBuffer.pointer
         while true {
             let n = Glibc.recv(s.fd, buf, maxlen, 0)
-            if n >= 0 { lua.push(bytes: buf, count: n); return .pushed }
+            if n >= 0 {
+                if stream && n > 0 && n < maxlen, let w = s.watcher { w.readReady = false }
+                lua.push(bytes: buf, count: n)
+                return .pushed
+            }
             let e = errno
             if e == EINTR { continue }
-            if e == EAGAIN { return .wouldBlock(write: false) }
+            if e == EAGAIN { s.watcher?.readReady = false; return .wouldBlock(write: false) }
             _ = lua.raiseErrno("ratchet.socket.recv()", "recv", e)
             return .raised
         }
