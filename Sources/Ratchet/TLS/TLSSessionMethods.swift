@@ -194,11 +194,14 @@ enum TLSSessionMethods {
         return 1
     }
 
-    /// get_protocol() → "TLSv1.2", "TLSv1.3" (extension).
+    /// get_protocol() → "TLSv1.2", "TLSv1.3" (extension); nil until a handshake finished.
     static let getProtocol: LuaImpl = { L, _, _ in
         let lua = Lua(L)
         guard let s = TLSSession.get(lua, 1) else { return notSession(lua) }
-        guard let ssl = s.ssl, let v = SSL_get_version(ssl) else { lua.pushNil(); return 1 }
+        guard let ssl = s.ssl, SSL_is_init_finished(ssl) == 1, let v = SSL_get_version(ssl) else {
+            lua.pushNil()
+            return 1
+        }
         lua_pushstring(L, v)
         return 1
     }
