@@ -1,9 +1,10 @@
 import CLua
 import Glibc
 
-/// Host names for `prepare_tcp`/`prepare_udp`. Literals, "*", "localhost" and /etc/hosts are
-/// answered here without any network or blocking; everything else goes to
-/// `resolveRemotely`, the single place where the DNS module plugs in.
+/// Host names for `prepare_tcp`/`prepare_udp`, resolved by ratchet.dns (DNSLookup): the
+/// same local answers as `ratchet.dns.query` (literals, "*", localhost, the default
+/// resolver's hosts file) without any network, then the default resolver's nameservers,
+/// AAAA and A in parallel, while the thread waits.
 enum HostResolution {
     /// What a prepare_* call asks for; rebuilt from its arguments on every (re)entry.
     struct Request {
@@ -16,61 +17,28 @@ enum HostResolution {
         let nothingIfEmpty: Bool
     }
 
-    /// Addresses (port 0) for `host` known without DNS: IPv6 results first, then IPv4, each
-    /// in file order. Empty when the name needs a DNS lookup.
-    static func resolveLocally(host: String, wantV6: Bool, wantV4: Bool) -> [SocketAddress] {
-        var out: [SocketAddress] = []
-        if host == "*" {
-            if wantV6 { out.append(SocketAddress(v6: in6addr_any, port: 0)) }
-            if wantV4 { out.append(SocketAddress(v4: in_addr(s_addr: 0), port: 0)) }
-            return out
+    /// Resolves `req.host` and pushes the record for the first address (IPv6 first). Called
+    /// on the first call and, with the same `status`/`ctx`, on every resumption after it
+    /// yielded.
+    static func resolve(_ lua: Lua, status: Int32, ctx: Int, _ req: Request, function: String) -> Int32 {
+        // The lookup parks its state above the arguments; the argument checks that run
+        // again on resumption must find arguments 1-3, not that state.
+        if status == LUA_OK { lua.setTop(3) }
+        // "[2001:db8::1]" names the literal inside (an extension of the reference).
+        var host = Substring(req.host)
+        if host.hasPrefix("[") && host.hasSuffix("]") && IPAddress.parse(String(host.dropFirst().dropLast()), family: AF_INET6) != nil {
+            host = host.dropFirst().dropLast()
         }
-        var literal = Substring(host)
-        if literal.hasPrefix("[") && literal.hasSuffix("]") { literal = literal.dropFirst().dropLast() }
-        if let a = SocketAddress(ip: String(literal), port: 0) {
-            if (a.family == AF_INET6 && wantV6) || (a.family == AF_INET && wantV4) { out.append(a) }
-            return out
+        switch DNSLookup.addresses(lua, status: status, ctx: ctx, host: String(host),
+                                   wantV6: req.wantV6, wantV4: req.wantV4, function: function) {
+        case .yield(let s), .raise(let s):
+            return s
+        case .done(let list):
+            pushRecord(lua, req, SocketAddress(list[0], port: 0))
+            return 1
+        case .failed(let reason):
+            return noRecords(lua, req, reason: reason)
         }
-        var name = host.lowercased()
-        if name.hasSuffix(".") { name.removeLast() }
-        var v6: [SocketAddress] = []
-        var v4: [SocketAddress] = []
-        for (ip, names) in hostsFile() where names.contains(name) {
-            guard let a = SocketAddress(ip: ip, port: 0) else { continue }
-            if a.family == AF_INET6 { v6.append(a) } else { v4.append(a) }
-        }
-        if wantV6 { out += v6 }
-        if wantV4 { out += v4 }
-        // localhost is always the loopback (RFC 6761), even when /etc/hosts lacks the family.
-        if out.isEmpty && name == "localhost" {
-            if wantV6 { out.append(SocketAddress(v6: in6addr_loopback, port: 0)) }
-            if wantV4 { out.append(SocketAddress(v4: in_addr(s_addr: UInt32(0x7f00_0001).bigEndian), port: 0)) }
-        }
-        return out
-    }
-
-    /// Entries of /etc/hosts as (address text, lower-cased names). Read on each call: the
-    /// file is small and prepare_* is not on a hot path.
-    static func hostsFile(path: String = "/etc/hosts") -> [(String, [String])] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
-        defer { _ = close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 1 << 20 {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
-        var entries: [(String, [String])] = []
-        for line in bytes.split(separator: UInt8(ascii: "\n")) {
-            let content = line.prefix { $0 != UInt8(ascii: "#") }
-            let fields = content.split { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\r") }
-            guard fields.count >= 2 else { continue }
-            let names = fields.dropFirst().map { String(decoding: $0, as: UTF8.self).lowercased() }
-            entries.append((String(decoding: fields[0], as: UTF8.self), names))
-        }
-        return entries
     }
 
     /// Pushes the prepare_* record {family, socktype, protocol, host, addr}.
@@ -85,26 +53,19 @@ enum HostResolution {
         SocketAddress.push(lua, a); lua.setField(-2, "addr")
     }
 
-    /// THE DNS PLUG-IN POINT: called by prepare_tcp/prepare_udp for a host that is not local,
-    /// on the first call (`status == LUA_OK`) and on every resumption after it yielded
-    /// (`status == LUA_YIELD`, with the `ctx` it yielded with). An asynchronous lookup
-    /// (AAAA before A when both are wanted) parks the thread here and, once answered,
-    /// pushes `pushRecord(lua, req, first address)` and returns 1.
-    ///
-    /// Until ratchet.dns lands there is no lookup: the name has no records.
-    static func resolveRemotely(_ lua: Lua, status: Int32, ctx: Int, _ req: Request) -> Int32 {
-        noRecords(lua, req, reason: req.host)
-    }
-
     /// The outcome when no address was found: nothing for prepare_udp, else ENOENT
     /// "No DNS records: <reason>" from "ratchet.dns.query()", as the reference raises it.
     static func noRecords(_ lua: Lua, _ req: Request, reason: String) -> Int32 {
         if req.nothingIfEmpty { return 0 }
-        return lua.raiseError("ratchet.dns.query()", "ENOENT", "No DNS records: \(reason)")
+        return DNSLookup.raiseNoRecords(lua, reason)
     }
 }
 
 extension SocketAddress {
+    init(_ ip: IPAddress, port: UInt16) {
+        if let a = ip.inAddr { self.init(v4: a, port: port) } else { self.init(v6: ip.in6Addr!, port: port) }
+    }
+
     mutating func setPort(_ port: UInt16) {
         let family = self.family
         withUnsafeMutableBytes(of: &storage) { raw in

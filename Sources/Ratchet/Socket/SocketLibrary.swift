@@ -103,13 +103,8 @@ enum SocketLibrary {
         }
         let req = HostResolution.Request(host: host, port: port, socktype: socktype,
                                          wantV6: wantV6, wantV4: wantV4, nothingIfEmpty: udp)
-        if status == LUA_YIELD { return HostResolution.resolveRemotely(lua, status: status, ctx: ctx, req) }
-        let local = HostResolution.resolveLocally(host: host, wantV6: wantV6, wantV4: wantV4)
-        if let first = local.first {
-            HostResolution.pushRecord(lua, req, first)
-            return 1
-        }
-        return HostResolution.resolveRemotely(lua, status: status, ctx: ctx, req)
+        return HostResolution.resolve(lua, status: status, ctx: ctx, req,
+                                      function: udp ? "ratchet.socket.prepare_udp()" : "ratchet.socket.prepare_tcp()")
     }
 
     /// prepare_unix(path) → {family=AF_UNIX, socktype=SOCK_STREAM, protocol=0, addr}
