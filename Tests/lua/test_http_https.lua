@@ -8,10 +8,7 @@ local h = require "helper"
 local t = require "httptest"
 
 local ssl = ratchet.ssl
-if not (ssl and ssl.new) then
-    print("SKIP: ratchet.ssl is not available in this build")
-    os.exit(0)
-end
+assert(ssl and ssl.new, "ratchet.ssl is missing")
 
 -- A test CA and a server certificate for localhost / 127.0.0.1; another CA that is not
 -- trusted by anything.
