@@ -15,6 +15,7 @@ let package = Package(
         .systemLibrary(name: "CLibEvent", path: "Sources/CLibEvent", pkgConfig: "libevent"),
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ", pkgConfig: "libzmq"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl"),
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .target(
             name: "CRatchetShims",
             dependencies: ["CLua", "CLibEvent"],
@@ -22,7 +23,7 @@ let package = Package(
         ),
         .target(
             name: "Ratchet",
-            dependencies: ["CLua", "CLibEvent", "CZMQ", "COpenSSL", "CRatchetShims"],
+            dependencies: ["CLua", "CLibEvent", "CZMQ", "COpenSSL", "CLinux", "CRatchetShims"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/lua5.4"])],
             linkerSettings: [
                 // Without nodelete, lua_close unloads the Swift runtime while the process runs on.
