@@ -30,7 +30,10 @@ enum Module {
         lua.newTable()
         lua.setFunctions([("new", KernelLibrary.new), ("stackdump", stackdump)])
         lua.push(ratchetVersion); lua.setField(-2, "version")
-        ThreadLibrary.open(lua); lua.setField(-2, "thread")
+        // ratchet.thread is also in package.loaded (the original did not do this) so that
+        // argument errors name functions as 'ratchet.thread.timer' rather than '?'.
+        _ = openSubmodule(lua, "thread", { ThreadLibrary.open($0); return 1 })
+        lua.setField(-2, "thread")
         for sub in submodules {
             _ = openSubmodule(lua, sub.name, sub.open)
             lua.setField(-2, sub.name)

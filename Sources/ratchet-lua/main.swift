@@ -46,7 +46,7 @@ while i < argv.count {
 }
 
 // The global `arg`: script at 0, its arguments at 1..n, the runner and options below 0.
-let s = scriptIndex ?? argv.count
+let s = scriptIndex ?? 0
 var setArg = "arg = {}\nlocal a = {...}\n"
 setArg += "for i = 1, #a do arg[i - 1 - \(s)] = a[i] end"
 do {

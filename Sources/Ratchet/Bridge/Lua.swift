@@ -47,7 +47,7 @@ public struct Lua {
     @inline(__always) public func push(lightUserdata p: UnsafeMutableRawPointer?) { lua_pushlightuserdata(L, p) }
     /// Pushes a Lua function backed by a Swift implementation (through the C trampoline).
     @inline(__always) public func push(function impl: LuaImpl) {
-        ratchet_push_impl(L, unsafeBitCast(impl, to: ratchet_impl.self))
+        ratchet_push_impl(L, impl)
     }
 
     // MARK: read

@@ -19,7 +19,8 @@ enum RatchetError {
         if callerLevel > 0 {
             var ar = lua_Debug()
             if lua_getstack(lua.L, callerLevel, &ar) != 0, lua_getinfo(lua.L, "Sl", &ar) != 0, ar.currentline > 0 {
-                lua.push(String(cString: &ar.short_src.0)); lua.setField(-2, "file")
+                let src = withUnsafeBytes(of: &ar.short_src) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                lua.push(src); lua.setField(-2, "file")
                 lua.push(Int(ar.currentline)); lua.setField(-2, "line")
             }
         }

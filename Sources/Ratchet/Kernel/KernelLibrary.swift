@@ -17,6 +17,7 @@ enum KernelLibrary {
     /// ratchet.new(entry, errh)
     static let new: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        if !lua.isNoneOrNil(1) && !isCallable(lua, 1) { return lua.typeError(1, "function") }
         if !lua.isNoneOrNil(2) && lua.type(2) != LUA_TFUNCTION && !isCallable(lua, 2) {
             return lua.typeError(2, "function")
         }

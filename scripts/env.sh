@@ -1,0 +1,6 @@
+# Sourced by the scripts: finds the Swift toolchain when it is not on PATH (a clean CI
+# environment), and puts Debian's python3 first (the tests' Python peers come from apt).
+if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
+    export PATH="$PATH:/opt/swift/usr/bin"
+fi
+export PATH="/usr/bin:$PATH"
