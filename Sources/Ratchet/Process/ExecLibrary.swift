@@ -140,18 +140,9 @@ enum ExecLibrary {
         if resumed { Reaper.reap() }
         if timedOut { return lua.raiseTimeout(name, "wait") }
         guard let t else { return Kernel.notInThread(lua, name) }
-        var remaining = -1.0
-        if timeout >= 0 {
-            let now = monotonicSeconds()
-            if lua.top < deadlineSlot {
-                lua.setTop(deadlineSlot - 1)
-                lua.push(now + timeout)
-            }
-            remaining = max(0, (lua.number(deadlineSlot) ?? now) - now)
-        }
         let k = t.kernel
         k.signalWatcher(SIGCHLD).add(t)
-        k.park(t, timeout: remaining)
+        k.park(t, timeout: lua.remaining(timeout: timeout, slot: deadlineSlot))
         // A SIGCHLD that came before the watcher was added went nowhere: look once more.
         if case .exited = p.poll() { k.wake(t, .signal) }
         return Status.yield(ctx)
@@ -197,10 +188,4 @@ enum ExecLibrary {
         lua.push(true)
         return 1
     }
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
