@@ -12,10 +12,18 @@ enum ZMQLibrary {
             ("is_readable", isReadable), ("is_writable", isWritable), ("is_rcvmore", isRcvmore),
         ])
         lua.pop()
+        ZMQContextUser.registerMetatable(lua, methods: [])
+        lua.pop()
+        ZMQContextUser.push(lua, ZMQContextUser())
+        lua_setfield(lua.L, LUA_REGISTRYINDEX, "ratchet.zmqsocket.context")
         lua.newTable()
         lua.setFunctions([("new", new), ("prepare_uri", prepareURI)])
         return 1
     }
+
+    /// LINGER of new sockets, in milliseconds. libzmq's default (wait forever) would make a
+    /// process with an undeliverable message hang at exit, and keep a closed socket alive.
+    static let defaultLinger: Int32 = 1000
 
     /// Socket types by name; XREQ and XREP are the reference's names for DEALER and ROUTER.
     static let types: [String: Int32] = [
@@ -54,6 +62,8 @@ enum ZMQLibrary {
         guard let h = zmq_socket(ctx, type) else {
             return lua.raiseZMQ("ratchet.zmqsocket.new()", "zmq_socket", zmq_errno())
         }
+        var linger = defaultLinger
+        zmq_setsockopt(h, ZMQ_LINGER, &linger, MemoryLayout<Int32>.size)
         ZMQSocket.push(lua, ZMQSocket(handle: h, type: type))
         return 1
     }
