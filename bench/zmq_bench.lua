@@ -43,7 +43,9 @@ end
 
 ratchet.new(function()
     if mode == "thr-recv" then thr_recv(sock("PULL", true))
-    elseif mode == "thr-send" then thr_send(sock("PUSH", false))
+    elseif mode == "thr-send" then
+        thr_send(sock("PUSH", false))
+        ratchet.thread.timer(1) -- see zmq_raw.c: libzmq may drop an ipc tail at disconnect
     elseif mode == "lat-rep" then lat_rep(sock("REP", true))
     elseif mode == "lat-req" then lat_req(sock("REQ", false))
     elseif mode == "thr-local" or mode == "lat-local" then

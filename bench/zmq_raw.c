@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 static void *ctx;
@@ -54,6 +55,10 @@ static void thr_send(void *s) {
     free(buf);
 }
 
+// A sending process waits before closing: libzmq (4.3.4) may drop the tail of an ipc
+// stream when the sender disconnects while the receiver still has a backlog.
+static void settle(void) { sleep(1); }
+
 static void lat_rep(void *s) {
     zmq_msg_t msg;
     zmq_msg_init(&msg);
@@ -90,7 +95,7 @@ int main(int argc, char **argv) {
     size = (size_t)atol(argv[4]);
     ctx = zmq_ctx_new();
     if (!strcmp(mode, "thr-recv")) { void *s = sock(ZMQ_PULL, 1); thr_recv(s); zmq_close(s); }
-    else if (!strcmp(mode, "thr-send")) { void *s = sock(ZMQ_PUSH, 0); thr_send(s); zmq_close(s); }
+    else if (!strcmp(mode, "thr-send")) { void *s = sock(ZMQ_PUSH, 0); thr_send(s); settle(); zmq_close(s); }
     else if (!strcmp(mode, "lat-rep")) { void *s = sock(ZMQ_REP, 1); lat_rep(s); zmq_close(s); }
     else if (!strcmp(mode, "lat-req")) { void *s = sock(ZMQ_REQ, 0); lat_req(s); zmq_close(s); }
     else if (!strcmp(mode, "thr-local") || !strcmp(mode, "lat-local")) {
