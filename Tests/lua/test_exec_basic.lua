@@ -46,7 +46,7 @@ h.run(function()
     h.eq((exec.new({"echo", 42}):communicate()), "42\n", "numeric argv")
 
     -- object bookkeeping
-    local argv = {"sh", "-c", "exit 7"}
+    local argv = {"sh", "-c", "echo before; exit 7"}
     local p = exec.new(argv)
     assert(p:get_argv() == argv, "get_argv returns the same table")
     h.eq(p:get_start_time(), nil, "start time before start")
@@ -61,9 +61,12 @@ h.run(function()
     h.raises("EINVAL", p.start, p)
     status, normal = p:wait()
     h.eq(status, 7, "exit 7"); h.eq(normal, true, "exit 7 is normal")
-    -- waiting again returns the same status; the pipes were closed when it was reaped
+    -- waiting again returns the same status; stdin was closed when it was reaped, the
+    -- output is still there to read
     h.eq(p:wait(), 7, "second wait")
-    h.eq(p:stdout():get_fd(), -1, "stdout closed after reaping")
+    h.eq(p:stdin():get_fd(), -1, "stdin closed after reaping")
+    h.eq(p:stdout():read(), "before\n", "output read after reaping")
+    h.eq(p:stdout():read(), "", "EOF after reaping")
     h.raises("ESRCH", p.kill, p)
 
     -- wait with a timeout, kill, a child killed by a signal reports that signal

@@ -59,7 +59,18 @@ h.run(function()
     q2:wait()
     out, err, status = exec.new({"sh", "-c", "exec 0<&-; echo bye"}):communicate(input)
     h.eq(out, "bye\n", "communicate with a child that closed stdin"); h.eq(status, 0, "its status")
+
+    -- a thread killed in the middle of communicate(): its state goes with it, the
+    -- process object stays usable
+    local victim_proc = exec.new({"sh", "-c", "sleep 0.1; cat"})
+    local victim = thread.attach(function() victim_proc:communicate(input); done.victim = true end)
+    thread.timer(0.02)
+    thread.kill(victim)
+    victim_proc:kill("SIGKILL")
+    local st, normal = victim_proc:wait(10)
+    h.eq(st, 9, "killed communicate child"); h.eq(normal, false, "killed by a signal")
     done.all = true
 end)
+assert(not done.victim, "a killed thread does not continue")
 assert(done.all, "the test body ran to its end")
 print("ok")

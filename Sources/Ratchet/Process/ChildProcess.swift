@@ -71,7 +71,9 @@ final class ChildProcess: LuaHandle {
         return 0
     }
 
-    /// Collects the exit status without blocking. The pipes close once it is reaped.
+    /// Collects the exit status without blocking. Once it is reaped, stdin is closed; what
+    /// the child wrote stays readable from stdout and stderr until they are closed (the
+    /// original closed them too, losing output not read yet).
     func poll() -> Poll {
         if exit != nil { return .exited }
         guard pid > 0, !abandoned else { return .failed(ECHILD) }
@@ -85,7 +87,7 @@ final class ChildProcess: LuaHandle {
         }
         let sig = st & 0x7f
         exit = sig == 0 ? (status: (st >> 8) & 0xff, normal: true) : (status: sig, normal: false)
-        closePipes()
+        stdin?.closeFD()
         return .exited
     }
 
