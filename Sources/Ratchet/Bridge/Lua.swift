@@ -125,13 +125,33 @@ public struct Lua {
     @inline(__always) @discardableResult public func pushRef(_ r: Int32) -> Int32 { lua_rawgeti(L, LUA_REGISTRYINDEX, lua_Integer(r)) }
 
     /// Creates (or fetches) the metatable registered under `name`, leaving it on the stack.
-    /// Returns true when it was created now.
+    /// Returns true when it was created now. It is also registered under the address of
+    /// `name`, so `testUserdata` can find it without hashing the name on every call.
     @discardableResult public func newMetatable(_ name: StaticString) -> Bool {
-        luaL_newmetatable(L, cString(name)) != 0
+        guard luaL_newmetatable(L, cString(name)) != 0 else { return false }
+        lua_pushvalue(L, -1)
+        lua_rawsetp(L, LUA_REGISTRYINDEX, UnsafeRawPointer(name.utf8Start))
+        return true
     }
-    @inline(__always) public func setMetatable(_ name: StaticString) { luaL_setmetatable(L, cString(name)) }
+    @inline(__always) public func setMetatable(_ name: StaticString) {
+        if lua_rawgetp(L, LUA_REGISTRYINDEX, UnsafeRawPointer(name.utf8Start)) == LUA_TNIL {
+            lua_settop(L, -2)
+            luaL_setmetatable(L, cString(name))
+        } else {
+            lua_setmetatable(L, -2)
+        }
+    }
+    /// The userdata at `i` if its metatable is `name`'s (like luaL_testudata, but keyed by
+    /// address: luaL_testudata interns the name string, a strcmp per call on the hot path).
     @inline(__always) public func testUserdata(_ i: Int32, _ name: StaticString) -> UnsafeMutableRawPointer? {
-        luaL_testudata(L, i, cString(name))
+        guard lua_type(L, i) == LUA_TUSERDATA, lua_getmetatable(L, i) != 0 else { return nil }
+        if lua_rawgetp(L, LUA_REGISTRYINDEX, UnsafeRawPointer(name.utf8Start)) == LUA_TNIL {
+            lua_settop(L, -3)
+            return luaL_testudata(L, i, cString(name))
+        }
+        let same = lua_rawequal(L, -1, -2) != 0
+        lua_settop(L, -3)
+        return same ? lua_touserdata(L, i) : nil
     }
 
     // MARK: calling Lua (protected only)

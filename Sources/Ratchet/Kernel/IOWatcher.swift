@@ -13,10 +13,24 @@ public final class IOWatcher: WaitSource {
     var detached = false
     private var readEvent: OpaquePointer?
     private var writeEvent: OpaquePointer?
+    /// The usual single waiter per direction lives in a slot (no array traffic or reference
+    /// counting per message); more waiters (rare: block_on beside a recv) go to the arrays.
+    /// Unowned: a thread leaves every watcher (clearWait) before it can go away.
+    private unowned(unsafe) var reader: LuaThread?
+    private var readerToken = 0
+    private unowned(unsafe) var writer: LuaThread?
+    private var writerToken = 0
     private var readers: [(LuaThread, Int)] = []
     private var writers: [(LuaThread, Int)] = []
     /// Not owned by a ratchet handle (block_on on a foreign object): freed after its wait.
     var temporary = false
+    /// False once a read came back short (the buffer is drained) until the next read edge.
+    /// Lets a reader park without a recv that would only say EAGAIN: one syscall saved per
+    /// message. Only meaningful while the read event is registered (`readArmed`).
+    public var readReady = true
+    public var readArmed: Bool { readEvent != nil && !detached }
+    /// The peer shut down or reset (EPOLLRDHUP): sticky, since no further edge will come.
+    public private(set) var peerClosed = false
 
     init(kernel: Kernel, fd: Int32) {
         self.kernel = kernel
@@ -31,45 +45,57 @@ public final class IOWatcher: WaitSource {
             if writeEvent == nil {
                 writeEvent = event_new(kernel.base, fd, Int16(EV_WRITE | EV_ET), ioWatcherFired, me)
             }
-            if writers.isEmpty { event_add(writeEvent, nil) }
-            writers.append((t, token))
+            if writer == nil && writers.isEmpty { event_add(writeEvent, nil) }
+            if writer == nil { writer = t; writerToken = token } else { writers.append((t, token)) }
         } else {
             if readEvent == nil {
-                readEvent = event_new(kernel.base, fd, Int16(EV_READ | EV_ET | EV_PERSIST), ioWatcherFired, me)
+                readEvent = event_new(kernel.base, fd, Int16(EV_READ | EV_ET | EV_PERSIST | EV_CLOSED), ioWatcherFired, me)
                 event_add(readEvent, nil)
             }
-            readers.append((t, token))
+            if reader == nil { reader = t; readerToken = token } else { readers.append((t, token)) }
         }
-        kernel.addSource(t, self)
+        kernel.addIOSource(t, self)
     }
 
+    private var idle: Bool { reader == nil && writer == nil && readers.isEmpty && writers.isEmpty }
+
     public func removeWaiter(_ t: LuaThread) {
-        if let i = readers.firstIndex(where: { $0.0 === t }) { readers.remove(at: i) }
-        if let i = writers.firstIndex(where: { $0.0 === t }) {
-            writers.remove(at: i)
-            if writers.isEmpty, let w = writeEvent { event_del(w) }
-        }
+        if reader === t { reader = nil }
+        else if !readers.isEmpty, let i = readers.firstIndex(where: { $0.0 === t }) { readers.remove(at: i) }
+        var wrote = false
+        if writer === t { writer = nil; wrote = true }
+        else if !writers.isEmpty, let i = writers.firstIndex(where: { $0.0 === t }) { writers.remove(at: i); wrote = true }
+        if wrote && writer == nil && writers.isEmpty, let w = writeEvent { event_del(w) }
         // Freed after the poll returns: this may run inside the event's own callback.
-        if temporary && readers.isEmpty && writers.isEmpty { kernel.retire(self) }
+        if temporary && idle { kernel.retire(self) }
     }
 
     fileprivate func fired(_ what: Int32) {
-        if what & Int32(EV_READ) != 0 {
-            while let (t, token) = readers.popLast() { kernel.wake(t, .ready(token)) }
+        if what & Int32(EV_CLOSED) != 0 { peerClosed = true }
+        if what & Int32(EV_READ | EV_CLOSED) != 0 {
+            readReady = true
+            wakeReaders()
         }
-        if what & Int32(EV_WRITE) != 0 {
-            while let (t, token) = writers.popLast() { kernel.wake(t, .ready(token)) }
-        }
+        if what & Int32(EV_WRITE) != 0 { wakeWriters() }
+    }
+
+    private func wakeReaders() {
+        if let t = reader { reader = nil; kernel.wake(t, .ready(readerToken)) }
+        while let (t, token) = readers.popLast() { kernel.wake(t, .ready(token)) }
+    }
+
+    private func wakeWriters() {
+        if let t = writer { writer = nil; kernel.wake(t, .ready(writerToken)) }
+        while let (t, token) = writers.popLast() { kernel.wake(t, .ready(token)) }
     }
 
     /// Wakes every waiter (so they retry and see the descriptor is gone), frees the events
     /// and forgets this watcher. Called before the descriptor is closed.
     public func release() {
         guard !detached else { return }
-        let k = kernel
-        while let (t, token) = readers.popLast() { k.wake(t, .ready(token)) }
-        while let (t, token) = writers.popLast() { k.wake(t, .ready(token)) }
-        if k.watchers[fd] === self { k.watchers[fd] = nil }
+        wakeReaders()
+        wakeWriters()
+        if kernel.watchers[fd] === self { kernel.watchers[fd] = nil }
         detach()
     }
 

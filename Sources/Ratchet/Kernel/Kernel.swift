@@ -27,6 +27,9 @@ public final class Kernel: LuaHandle {
     /// Every I/O watcher on this base, by descriptor, so block_on and the handles share one.
     var watchers: [Int32: IOWatcher] = [:]
     var signalWatchers: [Int32: SignalWatcher] = [:]
+    /// Threads parked with a zero timeout: they time out after the next non-blocking poll,
+    /// without a libevent timer (sleep(0) is common and 100,000 timers in a heap are not free).
+    private var zeroWaiters: [(LuaThread, UInt32)] = []
     /// Temporary watchers whose wait ended, freed once the poll has returned.
     private var retired: [IOWatcher] = []
     /// Extensions (DNS resolver, …) keep per-kernel state here, released on close.
@@ -110,12 +113,20 @@ public final class Kernel: LuaHandle {
         t.wake = .none
         t.countsAsPending = pending || (timeout ?? -1) >= 0
         if t.countsAsPending { pendingCount += 1 }
-        if let s = timeout, s >= 0 { armTimer(t, s) }
+        t.waitGeneration &+= 1
+        if let s = timeout, s >= 0 {
+            if s == 0 { zeroWaiters.append((t, t.waitGeneration)) } else { armTimer(t, s) }
+        }
     }
 
     /// Registers `source` as something `t` waits on; it is told to forget `t` on wake.
     @inline(__always) public func addSource(_ t: LuaThread, _ source: WaitSource) {
         t.sources.append(source)
+    }
+
+    /// The I/O watcher variant of `addSource`, without reference counting on the hot path.
+    @inline(__always) func addIOSource(_ t: LuaThread, _ w: IOWatcher) {
+        if t.ioSource == nil { t.ioSource = w } else { t.sources.append(w) }
     }
 
     /// Makes a waiting thread ready. Called from libevent callbacks and event sources.
@@ -129,6 +140,7 @@ public final class Kernel: LuaHandle {
 
     /// Forgets everything a thread waits on (sources, timer, pending count).
     private func clearWait(_ t: LuaThread) {
+        if let w = t.ioSource { t.ioSource = nil; w.removeWaiter(t) }
         if !t.sources.isEmpty {
             for s in t.sources { s.removeWaiter(t) }
             t.sources.removeAll(keepingCapacity: true)
@@ -178,10 +190,16 @@ public final class Kernel: LuaHandle {
                               function: "ratchet.loop_once()", callerLevel: 0)
             return (true, true)
         }
-        let flags = EVLOOP_ONCE | (noblock ? EVLOOP_NONBLOCK : 0)
+        let zero = !zeroWaiters.isEmpty
+        let flags = EVLOOP_ONCE | (noblock || zero ? EVLOOP_NONBLOCK : 0)
         if event_base_loop(base, flags) < 0 {
             lua.push("libevent internal error." as StaticString)
             return (true, true)
+        }
+        if zero {
+            let due = zeroWaiters
+            zeroWaiters.removeAll(keepingCapacity: true)
+            for (t, gen) in due where t.waitGeneration == gen { wake(t, .timeout) }
         }
         if !retired.isEmpty {
             for w in retired { w.detach() }
@@ -376,6 +394,7 @@ public final class Kernel: LuaHandle {
         lua.unref(errorHandlerRef); errorHandlerRef = LUA_NOREF
         lua.unref(spaceRef); spaceRef = LUA_NOREF
         runQueue.removeAll()
+        zeroWaiters.removeAll()
         runHead = 0
         base = nil
         event_base_free(b)

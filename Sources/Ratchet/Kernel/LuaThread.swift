@@ -16,7 +16,9 @@ public final class LuaThread {
     var nargs: Int32 = 0
     var queued = false
     public internal(set) var wake: Wake = .none
-    /// What the thread is parked on; each is told to forget it when it wakes.
+    /// What the thread is parked on; each is told to forget it when it wakes. The first I/O
+    /// watcher has its own unowned slot (watchers outlive their waits), the rest an array.
+    unowned(unsafe) var ioSource: IOWatcher?
     var sources: [WaitSource] = []
     /// Counts toward deadlock detection: a thread parked on something that can fire.
     var countsAsPending = false
@@ -27,6 +29,8 @@ public final class LuaThread {
     var alarmFired = false
     var killRequested = false
     var flags: UInt8 = 0
+    /// Bumped on every park, so a stale zero-timeout entry cannot wake a later wait.
+    var waitGeneration: UInt32 = 0
     /// wait_all: how many threads this one still waits for, and who waits for this one.
     var joinPending = 0
     var joiners: [LuaThread] = []

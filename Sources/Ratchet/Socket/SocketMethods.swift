@@ -1,0 +1,437 @@
+import CLua
+import CRatchetShims
+import Glibc
+
+/// The methods of socket objects. Every blocking method tries its syscall first and parks
+/// the thread only on EAGAIN; on resumption it checks for a timeout and tries again.
+enum SocketMethods {
+    static let methods: [(StaticString, LuaImpl)] = [
+        ("get_fd", getFD), ("get_timeout", getTimeout), ("set_timeout", setTimeout),
+        ("bind", bind), ("listen", listen), ("accept", accept), ("connect", connect),
+        ("send", send), ("recv", recv), ("shutdown", shutdown), ("close", close),
+        ("check_errors", checkErrors), ("set_tracer", setTracer),
+        ("getsockopt", SocketOptions.get), ("setsockopt", SocketOptions.set),
+        ("get_encryption", getEncryption),
+        // Extensions beyond the reference:
+        ("getsockname", getsockname), ("getpeername", getpeername),
+        ("sendto", sendto), ("recvfrom", recvfrom),
+    ]
+
+    static func register(_ lua: Lua) {
+        Socket.registerMetatable(lua, methods: methods, tostring: toString)
+        lua.push(function: equal); lua.setField(-2, "__eq")
+        lua.pop()
+    }
+
+    @inline(__always) static func notSocket(_ lua: Lua) -> Int32 { lua.typeError(1, "ratchet.socket") }
+
+    /// On resumption: true when the wait ended by timeout.
+    @inline(__always) static func timedOut(_ lua: Lua, _ status: Int32) -> Bool {
+        status == LUA_YIELD && Kernel.thread(lua)?.wake == .timeout
+    }
+
+    /// Parks the caller on the socket; the value to return from the implementation.
+    @inline(__always) static func park(_ lua: Lua, _ sock: Socket, write: Bool, _ function: String) -> Int32 {
+        guard let t = Kernel.thread(lua) else { return Kernel.notInThread(lua, function) }
+        sock.wait(t, write: write)
+        return Status.yield()
+    }
+
+    // MARK: simple accessors
+
+    static let getFD: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        lua.push(s.fd)
+        return 1
+    }
+
+    static let getTimeout: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        lua.push(s.timeout)
+        return 1
+    }
+
+    /// Negative or infinite means no timeout (stored as −1).
+    static let setTimeout: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        guard let v = lua.number(2), !v.isNaN else { return lua.typeError(2, "number") }
+        s.timeout = (v < 0 || v.isInfinite) ? -1 : v
+        return 0
+    }
+
+    static let setTracer: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        let t = lua.type(2)
+        guard t == LUA_TFUNCTION || t <= LUA_TNIL else { return lua.typeError(2, "function") }
+        lua.setTop(2)
+        lua_setiuservalue(L, 1, Socket.tracerSlot)
+        s.hasTracer = t == LUA_TFUNCTION
+        return 0
+    }
+
+    static let getEncryption: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard Socket.get(lua, 1) != nil else { return notSocket(lua) }
+        lua_getiuservalue(L, 1, Socket.encryptionSlot)
+        return 1
+    }
+
+    static let toString: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        lua.push("ratchet.socket (fd \(s.fd))")
+        return 1
+    }
+
+    /// `__eq` compares descriptors, like the reference.
+    static let equal: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let a = Socket.get(lua, 1), let b = Socket.get(lua, 2) else { lua.push(false); return 1 }
+        lua.push(a.fd == b.fd)
+        return 1
+    }
+
+    // MARK: setting up
+
+    /// bind(addr) → true. An AF_UNIX path is unlinked first (a stale socket file would
+    /// otherwise make bind fail with EADDRINUSE).
+    static let bind: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        guard let a = SocketAddress.get(lua, 2) else { return lua.typeError(2, "sockaddr") }
+        if a.pointee.family == AF_UNIX {
+            withUnsafeBytes(of: a.pointee.storage) { raw in
+                let off = MemoryLayout<sockaddr_un>.offset(of: \sockaddr_un.sun_path)!
+                let p = (raw.baseAddress! + off).assumingMemoryBound(to: CChar.self)
+                if p.pointee != 0 { _ = unlink(p) }
+            }
+        }
+        let r = a.pointee.withSockaddr { Glibc.bind(s.fd, $0, $1) }
+        if r != 0 { return lua.raiseErrno("ratchet.socket.bind()", "bind", errno) }
+        guard s.trace(lua, 1, "bind", arg: 2) else { return Status.raise }
+        lua.push(true)
+        return 1
+    }
+
+    static let listen: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        var backlog = SOMAXCONN
+        if !lua.isNoneOrNil(2) {
+            guard let n = lua.integer(2) else { return lua.typeError(2, "number") }
+            backlog = Int32(clamping: n)
+        }
+        if Glibc.listen(s.fd, backlog) != 0 { return lua.raiseErrno("ratchet.socket.listen()", "listen", errno) }
+        guard s.trace(lua, 1, "listen") else { return Status.raise }
+        lua.push(true)
+        return 1
+    }
+
+    /// accept() → client socket (non-blocking, close-on-exec, timeout −1), peer sockaddr.
+    static let accept: LuaImpl = { L, status, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.accept()", "accept") }
+        var addr = SocketAddress()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        while true {
+            let fd = withUnsafeMutablePointer(to: &addr.storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    ratchet_accept4(s.fd, $0, &len)
+                }
+            }
+            if fd >= 0 {
+                addr.length = len
+                Socket.push(lua, fd: fd)
+                SocketAddress.push(lua, addr)
+                if s.hasTracer {
+                    addr.pushText(lua)
+                    guard s.trace(lua, 1, "accept", arg: -1) else { return Status.raise }
+                    lua.pop()
+                }
+                return 2
+            }
+            let e = errno
+            switch e {
+            case EINTR, ECONNABORTED: continue
+            case EAGAIN: return park(lua, s, write: false, "ratchet.socket.accept()")
+            default: return lua.raiseErrno("ratchet.socket.accept()", "accept", e)
+            }
+        }
+    }
+
+    /// connect(addr) → nothing. Non-blocking: waits for writability, then reads SO_ERROR.
+    static let connect: LuaImpl = { L, status, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        guard let a = SocketAddress.get(lua, 2) else { return lua.typeError(2, "sockaddr") }
+        if status == LUA_YIELD {
+            if timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.connect()", "connect") }
+            var err: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            if getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 {
+                return lua.raiseErrno("ratchet.socket.connect()", "connect", errno)
+            }
+            if err != 0 { return lua.raiseErrno("ratchet.socket.connect()", "connect", err) }
+        }
+        while true {
+            if a.pointee.withSockaddr({ Glibc.connect(s.fd, $0, $1) }) == 0 { break }
+            let e = errno
+            if e == EISCONN && status == LUA_YIELD { break }
+            switch e {
+            case EINPROGRESS, EALREADY, EINTR:
+                return park(lua, s, write: true, "ratchet.socket.connect()")
+            default:
+                return lua.raiseErrno("ratchet.socket.connect()", "connect", e)
+            }
+        }
+        if s.hasTracer {
+            a.pointee.pushText(lua)
+            guard s.trace(lua, 1, "connect", arg: -1) else { return Status.raise }
+            lua.pop()
+        }
+        return 0
+    }
+
+    // MARK: data
+
+    enum ReadOutcome { case pushed, wouldBlock(write: Bool), raised }
+
+    /// One read attempt (through the encryption when set). Pushes the data or the error.
+    @inline(__always)
+    static func readOnce(_ lua: Lua, _ s: Socket, maxlen: Int) -> ReadOutcome {
+        if let enc = s.encryption {
+            switch enc.read(lua, socket: s, maxlen: maxlen) {
+            case .done: return .pushed
+            case .wantRead: return .wouldBlock(write: false)
+            case .wantWrite: return .wouldBlock(write: true)
+            case .failed: return .raised
+            }
+        }
+        // A short read drained a stream socket; until the next read edge a recv would only
+        // say EAGAIN, so park at once (one syscall per message saved). Not for datagrams
+        // (a short read says nothing about the next one) nor after the peer closed.
+        let stream = s.isStream
+        if stream, let w = s.watcher, w.readArmed, !w.readReady, !w.peerClosed {
+            return .wouldBlock(write: false)
+        }
+        let buf = ReceiveBuffer.pointer
+        while true {
+            let n = Glibc.recv(s.fd, buf, maxlen, 0)
+            if n >= 0 {
+                if stream && n > 0 && n < maxlen, let w = s.watcher { w.readReady = false }
+                lua.push(bytes: buf, count: n)
+                return .pushed
+            }
+            let e = errno
+            if e == EINTR { continue }
+            if e == EAGAIN { s.watcher?.readReady = false; return .wouldBlock(write: false) }
+            _ = lua.raiseErrno("ratchet.socket.recv()", "recv", e)
+            return .raised
+        }
+    }
+
+    /// The `maxlen` argument at `i`: default 8192, at most ReceiveBuffer.capacity.
+    @inline(__always)
+    static func maxlen(_ lua: Lua, _ i: Int32) -> (Int, Int32?) {
+        if lua.isNoneOrNil(i) { return (ReceiveBuffer.defaultSize, nil) }
+        guard let n = lua.integer(i) else { return (0, lua.typeError(i, "number")) }
+        guard n >= 0 else { return (0, lua.argError(i, "size must not be negative")) }
+        guard n <= ReceiveBuffer.capacity else {
+            return (0, lua.raise("Cannot recv more than \(ReceiveBuffer.capacity) bytes, \(n) requested"))
+        }
+        return (n, nil)
+    }
+
+    /// recv(maxlen) → string, "" when the peer has shut down or closed.
+    static let recv: LuaImpl = { L, status, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        let (max, err) = maxlen(lua, 2)
+        if let err { return err }
+        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.recv()", "recv") }
+        switch readOnce(lua, s, maxlen: max) {
+        case .pushed:
+            guard s.trace(lua, 1, s.encryption == nil ? "recv" : "encrypted recv", arg: -1) else { return Status.raise }
+            return 1
+        case .wouldBlock(let write):
+            return park(lua, s, write: write, "ratchet.socket.recv()")
+        case .raised:
+            return Status.raise
+        }
+    }
+
+    /// send(data) → nothing, or the unsent tail after a partial write. One attempt once the
+    /// socket is writable; MSG_NOSIGNAL so a closed peer is EPIPE, not a signal.
+    static let send: LuaImpl = { L, status, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        guard let data = lua.bytes(2) else { return lua.typeError(2, "string") }
+        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.send()", "send") }
+        if let enc = s.encryption {
+            switch enc.write(lua, socket: s, data: data) {
+            case .done:
+                guard s.trace(lua, 1, "encrypted send", arg: 2) else { return Status.raise }
+                return 0
+            case .wantRead: return park(lua, s, write: false, "ratchet.socket.send()")
+            case .wantWrite: return park(lua, s, write: true, "ratchet.socket.send()")
+            case .failed: return Status.raise
+            }
+        }
+        while true {
+            let n = Glibc.send(s.fd, data.baseAddress, data.count, Int32(MSG_NOSIGNAL))
+            if n >= 0 {
+                if n == data.count {
+                    guard s.trace(lua, 1, "send", arg: 2) else { return Status.raise }
+                    return 0
+                }
+                if s.hasTracer {
+                    lua.push(bytes: data.baseAddress, count: n)
+                    guard s.trace(lua, 1, "send", arg: -1) else { return Status.raise }
+                    lua.pop()
+                }
+                lua.push(bytes: data.baseAddress! + n, count: data.count - n)
+                return 1
+            }
+            let e = errno
+            if e == EINTR { continue }
+            if e == EAGAIN { return park(lua, s, write: true, "ratchet.socket.send()") }
+            return lua.raiseErrno("ratchet.socket.send()", "send", e)
+        }
+    }
+
+    // MARK: ending
+
+    static let shutdown: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        lua.setTop(2)
+        var how = Int32(SHUT_RDWR)
+        if !lua.isNoneOrNil(2) {
+            guard let b = lua.bytes(2) else { return lua.typeError(2, "string") }
+            switch String(decoding: b, as: UTF8.self) {
+            case "read": how = Int32(SHUT_RD)
+            case "write": how = Int32(SHUT_WR)
+            case "both": how = Int32(SHUT_RDWR)
+            case let other: return lua.argError(2, "invalid option '\(other)'")
+            }
+        }
+        if Glibc.shutdown(s.fd, how) != 0 { return lua.raiseErrno("ratchet.socket.shutdown()", "shutdown", errno) }
+        guard s.trace(lua, 1, "shutdown", arg: 2) else { return Status.raise }
+        lua.push(true)
+        return 1
+    }
+
+    /// close() → true, or nothing when already closed.
+    static let close: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        guard s.fd >= 0 else { return 0 }
+        guard s.trace(lua, 1, "close") else { return Status.raise }
+        s.closeDescriptor(lua)
+        lua.push(true)
+        return 1
+    }
+
+    /// check_errors() → true, or raises the pending SO_ERROR (syscall "<unknown>").
+    static let checkErrors: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        var err: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 {
+            return lua.raiseErrno("ratchet.socket.check_errors()", "getsockopt", errno)
+        }
+        if err != 0 { return lua.raiseErrno("ratchet.socket.check_errors()", "<unknown>", err) }
+        lua.push(true)
+        return 1
+    }
+
+    // MARK: extensions
+
+    /// Pushes ip, port (or the AF_UNIX path alone) for an address; returns the count.
+    static func pushEndpoint(_ lua: Lua, _ a: SocketAddress) -> Int32 {
+        a.pushText(lua)
+        guard let port = a.port else { return 1 }
+        lua.push(port)
+        return 2
+    }
+
+    static let getsockname: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        var a = SocketAddress()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let r = withUnsafeMutablePointer(to: &a.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.getsockname(s.fd, $0, &len) }
+        }
+        if r != 0 { return lua.raiseErrno("ratchet.socket.getsockname()", "getsockname", errno) }
+        a.length = len
+        return pushEndpoint(lua, a)
+    }
+
+    static let getpeername: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        var a = SocketAddress()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let r = withUnsafeMutablePointer(to: &a.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.getpeername(s.fd, $0, &len) }
+        }
+        if r != 0 { return lua.raiseErrno("ratchet.socket.getpeername()", "getpeername", errno) }
+        a.length = len
+        return pushEndpoint(lua, a)
+    }
+
+    /// sendto(data, addr) → nothing (datagram sockets).
+    static let sendto: LuaImpl = { L, status, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        guard let data = lua.bytes(2) else { return lua.typeError(2, "string") }
+        guard let a = SocketAddress.get(lua, 3) else { return lua.typeError(3, "sockaddr") }
+        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.sendto()", "sendto") }
+        while true {
+            let n = a.pointee.withSockaddr { Glibc.sendto(s.fd, data.baseAddress, data.count, Int32(MSG_NOSIGNAL), $0, $1) }
+            if n >= 0 {
+                guard s.trace(lua, 1, "send", arg: 2) else { return Status.raise }
+                return 0
+            }
+            let e = errno
+            if e == EINTR { continue }
+            if e == EAGAIN { return park(lua, s, write: true, "ratchet.socket.sendto()") }
+            return lua.raiseErrno("ratchet.socket.sendto()", "sendto", e)
+        }
+    }
+
+    /// recvfrom(maxlen) → data, sender sockaddr.
+    static let recvfrom: LuaImpl = { L, status, _ in
+        let lua = Lua(L)
+        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        let (max, err) = maxlen(lua, 2)
+        if let err { return err }
+        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.recvfrom()", "recvfrom") }
+        let buf = ReceiveBuffer.pointer
+        var a = SocketAddress()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        while true {
+            let n = withUnsafeMutablePointer(to: &a.storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.recvfrom(s.fd, buf, max, 0, $0, &len) }
+            }
+            if n >= 0 {
+                a.length = len
+                lua.push(bytes: buf, count: n)
+                SocketAddress.push(lua, a)
+                guard s.trace(lua, 1, "recv", arg: -2) else { return Status.raise }
+                return 2
+            }
+            let e = errno
+            if e == EINTR { continue }
+            if e == EAGAIN { return park(lua, s, write: false, "ratchet.socket.recvfrom()") }
+            return lua.raiseErrno("ratchet.socket.recvfrom()", "recvfrom", e)
+        }
+    }
+}
