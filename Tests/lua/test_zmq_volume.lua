@@ -118,6 +118,8 @@ h.run(function()
 
     -- one DEALER used by a sending thread and a receiving thread at once (an echoing ROUTER)
     local router, dealer = pair("ROUTER", "DEALER", "tcp://127.0.0.1:*")
+    -- a ROUTER drops what it cannot queue, unless told to make send wait (EAGAIN) instead
+    router:setsockopt("ROUTER_MANDATORY", true)
     local echo = thread.attach(function()
         for i = 1, N do
             local id = router:recv()
