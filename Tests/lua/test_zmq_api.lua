@@ -194,13 +194,35 @@ h.run(function()
     e = h.raises("EFSM", req.recv, req)
     h.eq(e.syscall, "zmq_msg_recv", "EFSM syscall")
 
-    -- an uncaught zmq error in one thread does not stop the others
+    local router = zmq.new("ROUTER")
+    router:setsockopt("ROUTER_MANDATORY", true)
+    router:bind("inproc://mandatory")
+    e = h.raises("EHOSTUNREACH", router.send, router, "nobody", true)
+    h.eq(e.syscall, "zmq_send", "EHOSTUNREACH syscall")
+    router:close()
+
     thread.kill(ticker)
     for _, sock in ipairs({r, w, pusher, k, kp, req}) do sock:setsockopt("LINGER", 0); sock:close() end
     done.all = true
 end)
 
 assert(done.all, "the test body ran to its end")
+
+-- an uncaught zmq error in one thread goes to the error handler; the others go on
+local handled = {}
+ratchet.new(function()
+    thread.attach(function() zmq.new("REQ"):recv() end)
+    thread.attach(function() zmq.new("BOGUS") end)
+    local a, b = zmq.new("PAIR"), zmq.new("PAIR")
+    a:bind("inproc://survivor"); b:connect("inproc://survivor")
+    thread.attach(function() thread.timer(0.02); a:send("still running") end)
+    done.survivor = b:recv()
+    a:close(); b:close()
+end, function(err) handled[#handled + 1] = err end):loop()
+h.eq(done.survivor, "still running", "a thread kept working after others failed")
+h.eq(#handled, 2, "errors given to the handler")
+assert(ratchet.error.is(handled[1], "EFSM"), "first error: " .. tostring(handled[1]))
+assert(ratchet.error.is(handled[2], "EINVAL"), "second error: " .. tostring(handled[2]))
 assert(not done.victim, "a killed thread does not continue")
 for _, sock in ipairs({x, y, s}) do sock:close() end
 collectgarbage(); collectgarbage()
