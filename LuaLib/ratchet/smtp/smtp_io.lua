@@ -25,11 +25,13 @@ function smtp_io.closed_error()
     return ratchet.error.new("Connection closed.", "ECONNCLOSED", "ratchet.smtp.io.recv()")
 end
 
---- Shuts TLS down (errors ignored: the peer may be gone) and closes the socket.
+--- Shuts TLS down (errors ignored: the peer may be gone) and closes the socket. The
+-- close_notify is sent without waiting for the peer's: after QUIT nothing more is read, and
+-- a peer that keeps the connection open must not hold the session until the timeout.
 function smtp_io:close()
     local sock = self.socket
     local enc = sock.get_encryption and sock:get_encryption()
-    if enc then pcall(enc.shutdown, enc) end
+    if enc then pcall(enc.shutdown, enc, false) end
     return sock:close()
 end
 

@@ -73,3 +73,17 @@ extension String {
     func replacingPrefix(_ p: String, with r: String) -> String { hasPrefix(p) ? r + dropFirst(p.count) : self }
     func replacingSuffix(_ p: String, with r: String) -> String { hasSuffix(p) ? dropLast(p.count) + r : self }
 }
+
+extension LuaHandle {
+    /// Adds methods to the `__index` table of this handle type's metatable, registered
+    /// earlier by its own module: how one module gives another's handles methods (ratchet.ssl
+    /// adds `socket:encrypt`) through the same table the owner registered.
+    public static func addMethods(_ lua: Lua, _ methods: [(StaticString, LuaImpl)]) {
+        guard lua_rawgetp(lua.L, LUA_REGISTRYINDEX, UnsafeRawPointer(metatableName.utf8Start)) == LUA_TTABLE else {
+            lua.pop()
+            return
+        }
+        if lua.getField(-1, "__index") == LUA_TTABLE { lua.setFunctions(methods) }
+        lua.pop(2)
+    }
+}
