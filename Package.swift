@@ -15,6 +15,7 @@ let package = Package(
         .systemLibrary(name: "CLibEvent", path: "Sources/CLibEvent", pkgConfig: "libevent"),
         .systemLibrary(name: "CZMQ", path: "Sources/CZMQ", pkgConfig: "libzmq"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl"),
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .systemLibrary(name: "CResolv", path: "Sources/CResolv"),
         .target(
             name: "CRatchetShims",
@@ -23,7 +24,7 @@ let package = Package(
         ),
         .target(
             name: "Ratchet",
-            dependencies: ["CLua", "CLibEvent", "CZMQ", "COpenSSL", "CResolv", "CRatchetShims"],
+            dependencies: ["CLua", "CLibEvent", "CZMQ", "COpenSSL", "CResolv", "CLinux", "CRatchetShims"],
             // Dynamic exclusivity checks cost ~18% of an echo round trip (callgrind); the
             // kernel is single-threaded and never overlaps accesses.
             swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/lua5.4", "-enforce-exclusivity=unchecked"])],

@@ -124,15 +124,17 @@ extension Kernel {
     /// Parks `t` until `fd` is readable (or writable) or `timeout` seconds pass. The handle
     /// keeps the watcher in `slot` so that it can release it before closing the descriptor.
     public func waitIO(_ t: LuaThread, fd: Int32, write: Bool, timeout: Double, slot: inout IOWatcher?) {
-        let w: IOWatcher
-        if let s = slot, !s.detached, s.kernel === self {
-            w = s
-        } else {
-            w = watcher(fd: fd)
-            slot = w
-        }
-        w.add(t, write: write)
+        watcher(fd: fd, slot: &slot).add(t, write: write)
         park(t, timeout: timeout)
+    }
+
+    /// The handle's watcher in `slot` if it belongs to this kernel, else this kernel's
+    /// watcher for `fd`, stored in `slot`. For handles that wait on several fds at once.
+    public func watcher(fd: Int32, slot: inout IOWatcher?) -> IOWatcher {
+        if let s = slot, !s.detached, s.kernel === self { return s }
+        let w = watcher(fd: fd)
+        slot = w
+        return w
     }
 }
 

@@ -1,9 +1,286 @@
 import CLua
+import CZMQ
 
-// Placeholder until this event source lands: an empty module table.
+/// `ratchet.zmqsocket`: ZeroMQ sockets whose send and recv yield the calling thread.
 enum ZMQLibrary {
     static func open(_ lua: Lua) -> Int32 {
+        ZMQSocket.registerMetatable(lua, methods: [
+            ("get_fd", getFD), ("get_timeout", getTimeout), ("set_timeout", setTimeout),
+            ("bind", bind), ("connect", connect), ("send", send), ("recv", recv),
+            ("recv_all", recvAll), ("getsockopt", ZMQOptions.getsockopt),
+            ("setsockopt", ZMQOptions.setsockopt), ("close", close),
+            ("is_readable", isReadable), ("is_writable", isWritable), ("is_rcvmore", isRcvmore),
+        ])
+        lua.pop()
+        ZMQContextUser.registerMetatable(lua, methods: [])
+        lua.pop()
+        ZMQContextUser.push(lua, ZMQContextUser())
+        lua_setfield(lua.L, LUA_REGISTRYINDEX, "ratchet.zmqsocket.context")
         lua.newTable()
+        lua.setFunctions([("new", new), ("prepare_uri", prepareURI)])
+        return 1
+    }
+
+    /// LINGER of new sockets, in milliseconds. libzmq's default (wait forever) would make a
+    /// process with an undeliverable message hang at exit, and keep a closed socket alive.
+    static let defaultLinger: Int32 = 1000
+
+    /// Socket types by name; XREQ and XREP are the reference's names for DEALER and ROUTER.
+    static let types: [String: Int32] = [
+        "PAIR": ZMQ_PAIR, "PUB": ZMQ_PUB, "SUB": ZMQ_SUB, "REQ": ZMQ_REQ, "REP": ZMQ_REP,
+        "DEALER": ZMQ_DEALER, "ROUTER": ZMQ_ROUTER, "PULL": ZMQ_PULL, "PUSH": ZMQ_PUSH,
+        "XPUB": ZMQ_XPUB, "XSUB": ZMQ_XSUB, "STREAM": ZMQ_STREAM,
+        "XREQ": ZMQ_DEALER, "XREP": ZMQ_ROUTER,
+    ]
+
+    static func typeName(_ type: Int32) -> String {
+        let names = ["PAIR", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PULL", "PUSH", "XPUB", "XSUB", "STREAM"]
+        return type >= 0 && Int(type) < names.count ? names[Int(type)] : "\(type)"
+    }
+
+    static func closedError(_ lua: Lua, _ function: String) -> Int32 {
+        lua.raiseError(function, "EBADF", "The ZeroMQ socket is closed.")
+    }
+
+    private static func socket(_ lua: Lua) -> ZMQSocket? { ZMQSocket.get(lua, 1) }
+    private static func notSocket(_ lua: Lua) -> Int32 { lua.typeError(1, "ratchet.zmqsocket") }
+
+    /// new([type]) → socket; type is a name such as "REQ" (default "PAIR").
+    static let new: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        var name = "PAIR"
+        if !lua.isNoneOrNil(1) {
+            guard let s = lua.string(1) else { return lua.typeError(1, "string") }
+            name = s
+        }
+        guard let type = types[name.uppercased()] else {
+            return lua.raiseError("ratchet.zmqsocket.new()", "EINVAL", "Unknown ZeroMQ socket type: \(name)")
+        }
+        guard let ctx = ZMQContext.shared else {
+            return lua.raiseZMQ("ratchet.zmqsocket.new()", "zmq_ctx_new", zmq_errno())
+        }
+        guard let h = zmq_socket(ctx, type) else {
+            return lua.raiseZMQ("ratchet.zmqsocket.new()", "zmq_socket", zmq_errno())
+        }
+        var linger = defaultLinger
+        zmq_setsockopt(h, ZMQ_LINGER, &linger, MemoryLayout<Int32>.size)
+        ZMQSocket.push(lua, ZMQSocket(handle: h, type: type))
+        return 1
+    }
+
+    /// prepare_uri("type:endpoint") → {type=, endpoint=}. The manual's "zmq:type:endpoint"
+    /// works too; a bare endpoint ("tcp://…", or no colon at all) has no type.
+    static let prepareURI: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let uri = lua.string(1) else { return lua.typeError(1, "string") }
+        var type: Substring? = nil
+        var endpoint = Substring(uri)
+        func splitType() {
+            guard let colon = endpoint.firstIndex(of: ":") else { return }
+            let rest = endpoint[endpoint.index(after: colon)...]
+            if rest.hasPrefix("//") { return }  // "tcp://…": a transport, not a type
+            type = endpoint[..<colon]
+            endpoint = rest
+        }
+        splitType()
+        if let t = type, t.lowercased() == "zmq", endpoint.contains(":") {
+            type = nil
+            splitType()
+        }
+        lua.newTable(nrec: 2)
+        if let type { lua.push(type.uppercased()); lua.setField(-2, "type") }
+        lua.push(String(endpoint)); lua.setField(-2, "endpoint")
+        return 1
+    }
+
+    static let getFD: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = socket(lua) else { return notSocket(lua) }
+        lua.push(s.fd)
+        return 1
+    }
+
+    static let getTimeout: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = socket(lua) else { return notSocket(lua) }
+        lua.push(s.timeout)
+        return 1
+    }
+
+    /// set_timeout(seconds): negative or math.huge means none; 0 fails at once.
+    static let setTimeout: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = socket(lua) else { return notSocket(lua) }
+        guard let v = lua.number(2) else { return lua.typeError(2, "number") }
+        guard !v.isNaN else { return lua.argError(2, "number has no valid value (NaN)") }
+        s.timeout = v < 0 || v.isInfinite ? -1 : v
+        return 0
+    }
+
+    private static func attach(_ lua: Lua, _ bind: Bool) -> Int32 {
+        let function: StaticString = bind ? "ratchet.zmqsocket.bind()" : "ratchet.zmqsocket.connect()"
+        guard let s = socket(lua) else { return notSocket(lua) }
+        guard let endpoint = lua.string(2) else { return lua.typeError(2, "string") }
+        guard let h = s.handle else { return closedError(lua, "\(function)") }
+        let rc = bind ? zmq_bind(h, endpoint) : zmq_connect(h, endpoint)
+        let e = zmq_errno()
+        s.settle()
+        guard rc == 0 else {
+            return lua.raiseZMQ(function, bind ? "zmq_bind" : "zmq_connect", e, detail: "\"\(endpoint)\"")
+        }
+        lua.push(true)
+        return 1
+    }
+
+    static let bind: LuaImpl = { L, _, _ in attach(Lua(L), true) }
+    static let connect: LuaImpl = { L, _, _ in attach(Lua(L), false) }
+
+    /// A timeout ends the call with ETIMEDOUT (the reference returned nothing).
+    @inline(__always) private static func timedOut(_ lua: Lua, _ status: Int32) -> Bool {
+        status == LUA_YIELD && Kernel.thread(lua)?.wake == .timeout
+    }
+
+    /// send(data[, more]) → true. Stack while it waits: 1 socket, 2 data, 3 more, 4 deadline.
+    static let send: LuaImpl = { L, status, _ in
+        let lua = Lua(L)
+        guard let s = socket(lua) else { return notSocket(lua) }
+        if status != LUA_YIELD {
+            if lua.type(2) == LUA_TNUMBER { _ = lua_tolstring(L, 2, nil) }
+            guard lua.type(2) == LUA_TSTRING else { return lua.typeError(2, "string") }
+            lua.setTop(3)
+        }
+        guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.send()") }
+        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.send()", "send") }
+        guard let data = lua.bytes(2) else { return lua.typeError(2, "string") }
+        let flags = ZMQ_DONTWAIT | (lua.toBool(3) ? ZMQ_SNDMORE : 0)
+        for _ in 0..<3 {
+            if zmq_send(h, data.baseAddress, data.count, flags) >= 0 {
+                s.settle()
+                lua.push(true)
+                return 1
+            }
+            let e = zmq_errno()
+            if e == EINTR { continue }
+            guard e == EAGAIN else { return lua.raiseZMQ("ratchet.zmqsocket.send()", "zmq_send", e) }
+            if !s.readyAfterAgain(ZMQ_POLLOUT) { break }
+        }
+        return s.park(lua, ZMQ_POLLOUT, deadlineSlot: 4, "ratchet.zmqsocket.send()")
+    }
+
+    /// One message part without waiting: pushes it and returns (true, more), or (false, _)
+    /// with errno in `error` (EAGAIN when nothing is there).
+    @inline(__always)
+    private static func receivePart(_ lua: Lua, _ h: UnsafeMutableRawPointer, push: Bool,
+                                    into buffer: inout [UInt8], error: inout Int32) -> (Bool, Bool) {
+        var msg = zmq_msg_t()
+        zmq_msg_init(&msg)
+        defer { zmq_msg_close(&msg) }
+        guard zmq_msg_recv(&msg, h, ZMQ_DONTWAIT) >= 0 else {
+            error = zmq_errno()
+            return (false, false)
+        }
+        if push {
+            lua.push(bytes: zmq_msg_data(&msg), count: zmq_msg_size(&msg))
+        } else {
+            buffer.append(contentsOf: UnsafeRawBufferPointer(start: zmq_msg_data(&msg), count: zmq_msg_size(&msg)))
+        }
+        return (true, zmq_msg_more(&msg) != 0)
+    }
+
+    /// recv() → data, more. Stack while it waits: 1 socket, 2 deadline.
+    static let recv: LuaImpl = { L, status, _ in
+        let lua = Lua(L)
+        guard let s = socket(lua) else { return notSocket(lua) }
+        if status != LUA_YIELD { lua.setTop(1) }
+        guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.recv()") }
+        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.recv()", "recv") }
+        var unused: [UInt8] = []
+        var e: Int32 = 0
+        for _ in 0..<3 {
+            let (ok, more) = receivePart(lua, h, push: true, into: &unused, error: &e)
+            if ok {
+                lua.push(more)
+                s.settle()
+                return 2
+            }
+            if e == EINTR { continue }
+            guard e == EAGAIN else { return lua.raiseZMQ("ratchet.zmqsocket.recv()", "zmq_msg_recv", e) }
+            if !s.readyAfterAgain(ZMQ_POLLIN) { break }
+        }
+        return s.park(lua, ZMQ_POLLIN, deadlineSlot: 2, "ratchet.zmqsocket.recv()")
+    }
+
+    /// recv_all() → every part of one message, concatenated. Stack while it waits:
+    /// 1 socket, 2 the parts received so far (a string, or nil), 3 deadline.
+    static let recvAll: LuaImpl = { L, status, _ in
+        let lua = Lua(L)
+        guard let s = socket(lua) else { return notSocket(lua) }
+        if status != LUA_YIELD { lua.setTop(1); lua.pushNil() }
+        guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.recv_all()") }
+        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.recv_all()", "recv") }
+        var parts: [UInt8] = []
+        var started = false
+        if let prefix = lua.bytes(2) { parts.append(contentsOf: prefix); started = true }
+        var e: Int32 = 0
+        var tries = 0
+        while tries < 3 {
+            // A one-part message (the usual case) goes to Lua without an extra copy.
+            let (ok, more) = receivePart(lua, h, push: !started, into: &parts, error: &e)
+            if ok {
+                tries = 0
+                if !more {
+                    if started { parts.withUnsafeBytes { lua.push(bytes: $0.baseAddress, count: $0.count) } }
+                    s.settle()
+                    return 1
+                }
+                if !started {
+                    // The first part was pushed: move it into the buffer.
+                    if let b = lua.bytes(-1) { parts.append(contentsOf: b) }
+                    lua.pop()
+                    started = true
+                }
+                continue
+            }
+            if e == EINTR { continue }
+            guard e == EAGAIN else { return lua.raiseZMQ("ratchet.zmqsocket.recv_all()", "zmq_msg_recv", e) }
+            tries += 1
+            if !s.readyAfterAgain(ZMQ_POLLIN) { break }
+        }
+        if started {
+            parts.withUnsafeBytes { lua.push(bytes: $0.baseAddress, count: $0.count) }
+            lua.replace(2)
+        }
+        return s.park(lua, ZMQ_POLLIN, deadlineSlot: 3, "ratchet.zmqsocket.recv_all()")
+    }
+
+    private static func eventFlag(_ lua: Lua, _ flag: Int32) -> Int32 {
+        guard let s = socket(lua) else { return notSocket(lua) }
+        let ev = s.events()
+        s.settle(ev)
+        lua.push(ev & flag != 0)
+        return 1
+    }
+
+    static let isReadable: LuaImpl = { L, _, _ in eventFlag(Lua(L), ZMQ_POLLIN) }
+    static let isWritable: LuaImpl = { L, _, _ in eventFlag(Lua(L), ZMQ_POLLOUT) }
+
+    static let isRcvmore: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = socket(lua), let h = s.handle else { lua.push(false); return 1 }
+        var v: Int32 = 0
+        var size = MemoryLayout<Int32>.size
+        let rc = zmq_getsockopt(h, ZMQ_RCVMORE, &v, &size)
+        s.settle()
+        lua.push(rc == 0 && v != 0)
+        return 1
+    }
+
+    /// close() → true the first time, nothing afterwards.
+    static let close: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = socket(lua) else { return notSocket(lua) }
+        guard s.closeSocket() else { return 0 }
+        lua.push(true)
         return 1
     }
 }

@@ -1,0 +1,146 @@
+import CLua
+import Glibc
+
+/// One parent end of a child's stdin, stdout or stderr pipe: non-blocking, close-on-exec.
+class ExecPipe {
+    private(set) var fd: Int32
+    var watcher: IOWatcher?
+
+    init(fd: Int32) { self.fd = fd }
+
+    /// Returns false when it was already closed.
+    @discardableResult func closeFD() -> Bool {
+        guard fd >= 0 else { return false }
+        watcher?.release()
+        watcher = nil
+        Glibc.close(fd)
+        fd = -1
+        return true
+    }
+
+    deinit { closeFD() }
+}
+
+/// The child's stdout or stderr, seen from the parent.
+final class PipeReader: ExecPipe, LuaHandle {
+    static let metatableName: StaticString = "ratchet_exec_reader_meta"
+    private var buffer: UnsafeMutableRawPointer?
+    private var capacity = 0
+
+    /// A scratch buffer of at least `size` bytes, kept for the next read.
+    func scratch(_ size: Int) -> UnsafeMutableRawPointer {
+        if let b = buffer, capacity >= size { return b }
+        buffer?.deallocate()
+        let b = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
+        buffer = b
+        capacity = size
+        return b
+    }
+
+    func close(_ lua: Lua) { closeFD() }
+
+    deinit { buffer?.deallocate() }
+}
+
+/// The child's stdin, seen from the parent.
+final class PipeWriter: ExecPipe, LuaHandle {
+    static let metatableName: StaticString = "ratchet_exec_writer_meta"
+    func close(_ lua: Lua) { closeFD() }
+}
+
+/// The pipe objects' Lua methods.
+enum ExecPipeLibrary {
+    static let defaultRead = 8192
+    static let maxRead = 1 << 20
+
+    static func register(_ lua: Lua) {
+        PipeReader.registerMetatable(lua, methods: [("get_fd", readerFD), ("read", read), ("close", readerClose)])
+        lua.pop()
+        PipeWriter.registerMetatable(lua, methods: [("get_fd", writerFD), ("write", write), ("close", writerClose)])
+        lua.pop()
+    }
+
+    static let readerFD: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let p = PipeReader.get(lua, 1) else { return lua.typeError(1, "ratchet.exec reader") }
+        lua.push(p.fd)
+        return 1
+    }
+
+    static let writerFD: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let p = PipeWriter.get(lua, 1) else { return lua.typeError(1, "ratchet.exec writer") }
+        lua.push(p.fd)
+        return 1
+    }
+
+    static let readerClose: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let p = PipeReader.get(lua, 1) else { return lua.typeError(1, "ratchet.exec reader") }
+        guard p.closeFD() else { return 0 }
+        lua.push(true)
+        return 1
+    }
+
+    static let writerClose: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let p = PipeWriter.get(lua, 1) else { return lua.typeError(1, "ratchet.exec writer") }
+        guard p.closeFD() else { return 0 }
+        lua.push(true)
+        return 1
+    }
+
+    /// read([maxlen]) → up to maxlen bytes (default 8192, at most 1 MiB); "" at end of file.
+    static let read: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let p = PipeReader.get(lua, 1) else { return lua.typeError(1, "ratchet.exec reader") }
+        var max = defaultRead
+        if !lua.isNoneOrNil(2) {
+            guard let n = lua.integer(2) else { return lua.typeError(2, "integer") }
+            guard n >= 1 && n <= maxRead else {
+                return lua.argError(2, "maxlen must be between 1 and \(maxRead)")
+            }
+            max = n
+        }
+        while true {
+            let buf = p.scratch(max)
+            let n = Glibc.read(p.fd, buf, max)
+            if n >= 0 {
+                lua.push(bytes: buf, count: n)
+                return 1
+            }
+            let e = errno
+            if e == EINTR { continue }
+            guard e == EAGAIN else { return lua.raiseErrno("ratchet.exec.read()", "read", e) }
+            guard let t = Kernel.thread(lua) else { return Kernel.notInThread(lua, "ratchet.exec.read()") }
+            t.kernel.waitIO(t, fd: p.fd, write: false, timeout: -1, slot: &p.watcher)
+            return Status.yield()
+        }
+    }
+
+    /// write(data): writes all of `data`, yielding while the pipe is full; returns nothing.
+    /// Stack while it runs: 1 pipe, 2 data, 3 bytes written so far.
+    static let write: LuaImpl = { L, status, _ in
+        let lua = Lua(L)
+        guard let p = PipeWriter.get(lua, 1) else { return lua.typeError(1, "ratchet.exec writer") }
+        if status != LUA_YIELD {
+            if lua.type(2) == LUA_TNUMBER { _ = lua_tolstring(L, 2, nil) }
+            guard lua.type(2) == LUA_TSTRING else { return lua.typeError(2, "string") }
+            lua.setTop(2)
+            lua.push(0)
+        }
+        guard let data = lua.bytes(2), var done = lua.integer(3) else { return lua.typeError(2, "string") }
+        while done < data.count {
+            let n = Glibc.write(p.fd, data.baseAddress! + done, data.count - done)
+            if n >= 0 { done += n; continue }
+            let e = errno
+            if e == EINTR { continue }
+            guard e == EAGAIN else { return lua.raiseErrno("ratchet.exec.write()", "write", e) }
+            lua.push(done); lua.replace(3)
+            guard let t = Kernel.thread(lua) else { return Kernel.notInThread(lua, "ratchet.exec.write()") }
+            t.kernel.waitIO(t, fd: p.fd, write: true, timeout: -1, slot: &p.watcher)
+            return Status.yield()
+        }
+        return 0
+    }
+}

@@ -1,0 +1,40 @@
+import Glibc
+
+/// A Linux timerfd: a timer whose expirations are read from a descriptor, so a thread can
+/// wait for it like any other I/O.
+final class TimerFD: LuaHandle {
+    static let metatableName: StaticString = "ratchet_timerfd_meta"
+
+    private(set) var fd: Int32
+    var watcher: IOWatcher?
+
+    init(fd: Int32) { self.fd = fd }
+
+    var isClosed: Bool { fd < 0 }
+
+    /// Returns false when it was already closed.
+    @discardableResult func closeFD() -> Bool {
+        guard fd >= 0 else { return false }
+        watcher?.release()
+        watcher = nil
+        Glibc.close(fd)
+        fd = -1
+        return true
+    }
+
+    func close(_ lua: Lua) { closeFD() }
+
+    deinit { closeFD() }
+}
+
+extension timespec {
+    /// Seconds as a timespec; the caller has checked the value is finite. Negative means 0,
+    /// and values beyond any real timer are capped so the conversion cannot trap.
+    init(seconds: Double) {
+        let s = min(max(0, seconds), 1e15)
+        let whole = s.rounded(.down)
+        self.init(tv_sec: Int(whole), tv_nsec: min(Int((s - whole) * 1e9), 999_999_999))
+    }
+
+    var seconds: Double { Double(tv_sec) + Double(tv_nsec) / 1e9 }
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# ZeroMQ throughput and latency of ratchet.zmqsocket next to raw libzmq in the same run:
+# C (zmq_raw.c, the way libzmq's perf tools do it) and pyzmq (zmq_py.py, libzmq from
+# another dynamic language). Not a test: run it by hand on a quiet machine.
+# Throughput: PUSH→PULL, N messages of SIZE bytes, timed at the receiver from its first
+# message. Latency: REQ/REP round trips. "local": both ends in one process (two ratchet
+# threads in one kernel; two threads for C and Python). "2proc": two processes.
+# Usage: bench/zmq.sh   (env: N=500000 TRIPS=20000 SIZE=64 RUNS=3; the best run is kept)
+set -uo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+. "$here/scripts/env.sh"
+N="${N:-500000}"; TRIPS="${TRIPS:-20000}"; SIZE="${SIZE:-64}"; RUNS="${RUNS:-3}"
+out="$("$here/scripts/build" release)" || exit 1
+export LUA_CPATH="$out/lib/?.so;;"
+mkdir -p "$here/bench/build" "$here/bench/results"
+cc -O2 -o "$here/bench/build/zmq_raw" "$here/bench/zmq_raw.c" -lzmq -lpthread || exit 1
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# one measurement: impl (c|py|lua), mode, transport, count → the printed value (or nothing)
+measure() {
+    local impl="$1" mode="$2" transport="$3" count="$4" cmd ep r
+    case "$impl" in
+        c) cmd=("$here/bench/build/zmq_raw") ;;
+        py) cmd=(python3 "$here/bench/zmq_py.py") ;;
+        lua) cmd=(lua5.4 "$here/bench/zmq_bench.lua") ;;
+    esac
+    case "$transport" in
+        inproc) ep="inproc://bench" ;;
+        ipc) ep="ipc://${TMPDIR:-/tmp}/ratchet-zmq-bench.$$.$RANDOM" ;;
+        tcp) ep="tcp://127.0.0.1:$(port)" ;;
+    esac
+    case "$mode" in
+        thr-local|lat-local) timeout 120 "${cmd[@]}" "$mode" "$ep" "$count" "$SIZE" | awk '{print $2}' ;;
+        thr-2proc)
+            timeout 120 "${cmd[@]}" thr-recv "$ep" "$count" "$SIZE" > "$tmp" & r=$!
+            sleep 0.5; timeout 120 "${cmd[@]}" thr-send "$ep" "$count" "$SIZE"; wait $r
+            awk '{print $2}' "$tmp" ;;
+        lat-2proc)
+            timeout 120 "${cmd[@]}" lat-rep "$ep" "$count" "$SIZE" & r=$!
+            sleep 0.5; timeout 120 "${cmd[@]}" lat-req "$ep" "$count" "$SIZE" | awk '{print $2}'; wait $r ;;
+    esac
+}
+
+best() { # impl mode transport count higher_is_better → best of RUNS ("n/a" if none worked)
+    local v b=""
+    for _ in $(seq "$RUNS"); do
+        v="$(measure "$1" "$2" "$3" "$4")"
+        [ -z "$v" ] && continue
+        if [ -z "$b" ] || awk -v v="$v" -v b="$b" -v hi="$5" 'BEGIN{exit !(hi ? v > b : v < b)}'; then b="$v"; fi
+    done
+    echo "${b:-n/a}"
+}
+
+ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN{ if (a == "n/a" || b == "n/a") print "n/a"; else printf f, a / b }'; }
+
+tmp="$(mktemp)"; trap 'rm -f "$tmp"' EXIT
+report="$here/bench/results/zmq-$(date +%Y%m%d-%H%M%S).md"
+{
+    echo "# ZeroMQ: ratchet.zmqsocket vs raw libzmq ($(date -u +%F), $(nproc) cores, $(pkg-config --modversion libzmq) , SIZE=$SIZE B, best of $RUNS)"
+    echo
+    echo "| workload | transport | C libzmq | pyzmq | ratchet | ratchet / C | ratchet / pyzmq |"
+    echo "|---|---|---|---|---|---|---|"
+    for w in "thr-local inproc" "thr-local tcp" "thr-2proc tcp" "thr-2proc ipc"; do
+        set -- $w
+        c="$(best c "$1" "$2" "$N" 1)"; p="$(best py "$1" "$2" "$N" 1)"; l="$(best lua "$1" "$2" "$N" 1)"
+        echo "| msgs/s, $1, $N msgs | $2 | $c | $p | $l | $(ratio "$l" "$c" "%.2f") | $(ratio "$l" "$p" "%.2f") |"
+    done
+    for w in "lat-local inproc" "lat-local tcp" "lat-2proc tcp"; do
+        set -- $w
+        c="$(best c "$1" "$2" "$TRIPS" 0)"; p="$(best py "$1" "$2" "$TRIPS" 0)"; l="$(best lua "$1" "$2" "$TRIPS" 0)"
+        echo "| µs per round trip, $1, $TRIPS trips | $2 | $c | $p | $l | $(ratio "$l" "$c" "%.2f") | $(ratio "$l" "$p" "%.2f") |"
+    done
+} | tee "$report"
+echo "saved $report"
