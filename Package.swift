@@ -13,7 +13,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLua", path: "Sources/CLua"),
         .systemLibrary(name: "CLibEvent", path: "Sources/CLibEvent", pkgConfig: "libevent"),
-        .systemLibrary(name: "CZMQ", path: "Sources/CZMQ", pkgConfig: "libzmq"),
+        .systemLibrary(name: "CZMQ", path: "Sources/CZMQ"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl"),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .systemLibrary(name: "CResolv", path: "Sources/CResolv"),

@@ -10,16 +10,25 @@ public protocol LuaHandle: AnyObject {
 }
 
 extension LuaHandle {
-    /// Pushes a new userdata for `obj` with `uservalues` user values.
+    /// Pushes a new userdata for `obj` with `uservalues` user values. The userdata holds
+    /// the object and its type's tag (the address of `metatableName`), which `get` checks.
     public static func push(_ lua: Lua, _ obj: Self, uservalues: Int32 = 0) {
-        let p = lua_newuserdatauv(lua.L, MemoryLayout<UnsafeMutableRawPointer?>.size, uservalues)!
+        let p = lua_newuserdatauv(lua.L, handleSize, uservalues)!
         p.storeBytes(of: Unmanaged.passRetained(obj).toOpaque(), as: UnsafeMutableRawPointer?.self)
+        p.storeBytes(of: UnsafeRawPointer(metatableName.utf8Start), toByteOffset: handleTagOffset,
+                     as: UnsafeRawPointer.self)
         lua.setMetatable(metatableName)
     }
 
     /// The object behind argument `i`, or nil when it is not this kind of handle.
+    ///
+    /// The type check reads the tag stored in the userdata instead of comparing metatables
+    /// (which costs a registry lookup, ~300 instructions per method call in callgrind):
+    /// Lua code cannot write a userdata's memory, so only C code could forge the tag.
     @inline(__always) public static func get(_ lua: Lua, _ i: Int32) -> Self? {
-        guard let p = lua.testUserdata(i, metatableName),
+        guard lua_type(lua.L, i) == LUA_TUSERDATA, lua_rawlen(lua.L, i) == lua_Unsigned(handleSize),
+              let p = lua_touserdata(lua.L, i),
+              p.load(fromByteOffset: handleTagOffset, as: UnsafeRawPointer.self) == UnsafeRawPointer(metatableName.utf8Start),
               let obj = p.load(as: UnsafeMutableRawPointer?.self) else { return nil }
         return Unmanaged<Self>.fromOpaque(obj).takeUnretainedValue()
     }
@@ -37,6 +46,10 @@ extension LuaHandle {
         lua.push(function: tostring ?? handleToString); lua.setField(-2, "__tostring")
     }
 }
+
+/// A handle userdata: the retained object, then the type tag.
+private var handleTagOffset: Int { MemoryLayout<UnsafeMutableRawPointer?>.size }
+private var handleSize: Int { 2 * MemoryLayout<UnsafeMutableRawPointer?>.size }
 
 /// `__gc`: close the object, then drop the userdata's reference.
 private let handleGC: LuaImpl = { L, _, _ in

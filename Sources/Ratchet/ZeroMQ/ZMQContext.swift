@@ -15,12 +15,19 @@ enum ZMQContext {
         return m
     }()
 
-    /// The context, created on first use; nil if libzmq cannot make one.
-    static var shared: UnsafeMutableRawPointer? {
+    /// Loads libzmq (on first use) and creates the context; `.failure` when either fails.
+    static func shared() -> Result<UnsafeMutableRawPointer, LibZMQ.LoadError> {
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        if context == nil { context = zmq_ctx_new() }
-        return context
+        if let c = context { return .success(c) }
+        if let e = LibZMQ.ensureLoaded() { return .failure(e) }
+        guard let c = zmq.ctx_new() else {
+            let e = zmq.errno()
+            return .failure(LibZMQ.LoadError(code: ZMQErrno.name(e) ?? "EINVAL", errno: e, syscall: "zmq_ctx_new",
+                                             description: zmq.strerror(e).map { String(cString: $0) } ?? "zmq_ctx_new failed"))
+        }
+        context = c
+        return .success(c)
     }
 
     static func retain() {
@@ -37,7 +44,7 @@ enum ZMQContext {
         pthread_mutex_unlock(lock)
         // The state's sockets were collected before this (they were created after the
         // module opened, so lua_close finalizes them first); this waits only for LINGER.
-        if let c = ending { zmq_ctx_term(c) }
+        if let c = ending { _ = zmq.ctx_term(c) }
     }
 }
 
@@ -73,9 +80,16 @@ extension Lua {
     /// Raises a ratchet error for a failed zmq call: zmq_strerror's text (plus `detail`,
     /// e.g. the endpoint), the errno name as the code.
     func raiseZMQ(_ function: StaticString, _ syscall: StaticString, _ e: Int32, detail: String? = nil) -> Int32 {
-        let text = String(cString: zmq_strerror(e))
+        let text = zmq.strerror(e).map { String(cString: $0) } ?? "ZeroMQ error \(e)"
         RatchetError.push(self, description: detail.map { "\(text): \($0)" } ?? text,
                           code: ZMQErrno.name(e), function: "\(function)", syscall: "\(syscall)", errno: e)
+        return Status.raise
+    }
+
+    /// Raises why ZeroMQ is unavailable (library or context).
+    func raiseZMQUnavailable(_ function: StaticString, _ e: LibZMQ.LoadError) -> Int32 {
+        RatchetError.push(self, description: e.description, code: e.code, function: "\(function)",
+                          syscall: e.syscall, errno: e.errno)
         return Status.raise
     }
 }

@@ -1,5 +1,6 @@
 import CLua
 import CZMQ
+import Glibc
 
 /// `ratchet.zmqsocket`: ZeroMQ sockets whose send and recv yield the calling thread.
 enum ZMQLibrary {
@@ -56,14 +57,16 @@ enum ZMQLibrary {
         guard let type = types[name.uppercased()] else {
             return lua.raiseError("ratchet.zmqsocket.new()", "EINVAL", "Unknown ZeroMQ socket type: \(name)")
         }
-        guard let ctx = ZMQContext.shared else {
-            return lua.raiseZMQ("ratchet.zmqsocket.new()", "zmq_ctx_new", zmq_errno())
+        let ctx: UnsafeMutableRawPointer
+        switch ZMQContext.shared() {
+        case .success(let c): ctx = c
+        case .failure(let e): return lua.raiseZMQUnavailable("ratchet.zmqsocket.new()", e)
         }
-        guard let h = zmq_socket(ctx, type) else {
-            return lua.raiseZMQ("ratchet.zmqsocket.new()", "zmq_socket", zmq_errno())
+        guard let h = zmq.socket(ctx, type) else {
+            return lua.raiseZMQ("ratchet.zmqsocket.new()", "zmq_socket", zmq.errno())
         }
         var linger = defaultLinger
-        zmq_setsockopt(h, ZMQ_LINGER, &linger, MemoryLayout<Int32>.size)
+        _ = zmq.setsockopt(h, ZMQ_LINGER, &linger, MemoryLayout<Int32>.size)
         ZMQSocket.push(lua, ZMQSocket(handle: h, type: type))
         return 1
     }
@@ -122,8 +125,8 @@ enum ZMQLibrary {
         guard let s = socket(lua) else { return notSocket(lua) }
         guard let endpoint = lua.string(2) else { return lua.typeError(2, "string") }
         guard let h = s.handle else { return closedError(lua, "\(function)") }
-        let rc = bind ? zmq_bind(h, endpoint) : zmq_connect(h, endpoint)
-        let e = zmq_errno()
+        let rc = bind ? zmq.bind(h, endpoint) : zmq.connect(h, endpoint)
+        let e = zmq.errno()
         s.settle()
         guard rc == 0 else {
             return lua.raiseZMQ(function, bind ? "zmq_bind" : "zmq_connect", e, detail: "\"\(endpoint)\"")
@@ -135,113 +138,126 @@ enum ZMQLibrary {
     static let bind: LuaImpl = { L, _, _ in attach(Lua(L), true) }
     static let connect: LuaImpl = { L, _, _ in attach(Lua(L), false) }
 
-    /// A timeout ends the call with ETIMEDOUT (the reference returned nothing).
-    @inline(__always) private static func timedOut(_ lua: Lua, _ status: Int32) -> Bool {
-        status == LUA_YIELD && Kernel.thread(lua)?.wake == .timeout
+    /// On a resumed call: the calling thread (looked up once per call: it costs a registry
+    /// lookup) and whether its wait timed out. A first try looks the thread up only if it
+    /// has to wait. A timeout ends the call with ETIMEDOUT (the reference returned nothing).
+    @inline(__always) private static func resumed(_ lua: Lua, _ status: Int32) -> (thread: LuaThread?, timedOut: Bool) {
+        guard status == LUA_YIELD else { return (nil, false) }
+        let t = Kernel.thread(lua)
+        return (t, t?.wake == .timeout)
     }
 
     /// send(data[, more]) → true. Stack while it waits: 1 socket, 2 data, 3 more, 4 deadline.
     static let send: LuaImpl = { L, status, _ in
         let lua = Lua(L)
-        guard let s = socket(lua) else { return notSocket(lua) }
+        guard let found = socket(lua) else { return notSocket(lua) }
+        // The userdata at index 1 holds the socket for the whole call.
+        unowned(unsafe) let s = found
         if status != LUA_YIELD {
-            if lua.type(2) == LUA_TNUMBER { _ = lua_tolstring(L, 2, nil) }
-            guard lua.type(2) == LUA_TSTRING else { return lua.typeError(2, "string") }
-            lua.setTop(3)
+            let t = lua.type(2)
+            guard t == LUA_TSTRING || t == LUA_TNUMBER else { return lua.typeError(2, "string") }
         }
+        var count = 0
+        // Converts a number in place (the reference sent numbers as text).
+        let data = lua_tolstring(L, 2, &count)
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.send()") }
-        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.send()", "send") }
-        guard let data = lua.bytes(2) else { return lua.typeError(2, "string") }
+        let (thread, timedOut) = resumed(lua, status)
+        if timedOut { return lua.raiseTimeout("ratchet.zmqsocket.send()", "send") }
         let flags = ZMQ_DONTWAIT | (lua.toBool(3) ? ZMQ_SNDMORE : 0)
         for _ in 0..<3 {
-            if zmq_send(h, data.baseAddress, data.count, flags) >= 0 {
+            if zmq.send(h, data, count, flags) >= 0 {
                 s.settle()
                 lua.push(true)
                 return 1
             }
-            let e = zmq_errno()
+            let e = zmq.errno()
             if e == EINTR { continue }
             guard e == EAGAIN else { return lua.raiseZMQ("ratchet.zmqsocket.send()", "zmq_send", e) }
             if !s.readyAfterAgain(ZMQ_POLLOUT) { break }
         }
-        return s.park(lua, ZMQ_POLLOUT, deadlineSlot: 4, "ratchet.zmqsocket.send()")
+        if status != LUA_YIELD { lua.setTop(3) }
+        return s.park(lua, thread, ZMQ_POLLOUT, deadlineSlot: 4, "ratchet.zmqsocket.send()")
     }
 
-    /// One message part without waiting: pushes it and returns (true, more), or (false, _)
-    /// with errno in `error` (EAGAIN when nothing is there).
+    /// Receives one message part without waiting into `msg` (initialized by the caller);
+    /// returns 0, or the error (EAGAIN when nothing is there; EINTR is retried).
     @inline(__always)
-    private static func receivePart(_ lua: Lua, _ h: UnsafeMutableRawPointer, push: Bool,
-                                    into buffer: inout [UInt8], error: inout Int32) -> (Bool, Bool) {
-        var msg = zmq_msg_t()
-        zmq_msg_init(&msg)
-        defer { zmq_msg_close(&msg) }
-        guard zmq_msg_recv(&msg, h, ZMQ_DONTWAIT) >= 0 else {
-            error = zmq_errno()
-            return (false, false)
+    private static func receivePart(_ s: ZMQSocket, _ h: UnsafeMutableRawPointer,
+                                    _ msg: UnsafeMutablePointer<zmq_msg_t>) -> Int32 {
+        while true {
+            if zmq.msg_recv(msg, h, ZMQ_DONTWAIT) >= 0 { return 0 }
+            let e = zmq.errno()
+            if e != EINTR { return e }
         }
-        if push {
-            lua.push(bytes: zmq_msg_data(&msg), count: zmq_msg_size(&msg))
-        } else {
-            buffer.append(contentsOf: UnsafeRawBufferPointer(start: zmq_msg_data(&msg), count: zmq_msg_size(&msg)))
-        }
-        return (true, zmq_msg_more(&msg) != 0)
     }
 
     /// recv() → data, more. Stack while it waits: 1 socket, 2 deadline.
+    ///
+    /// zmq_msg_recv rather than zmq_recv into a buffer: the part is copied once (into the Lua
+    /// string), and its more flag comes from the message instead of a ZMQ_RCVMORE getsockopt.
     static let recv: LuaImpl = { L, status, _ in
         let lua = Lua(L)
-        guard let s = socket(lua) else { return notSocket(lua) }
-        if status != LUA_YIELD { lua.setTop(1) }
+        guard let found = socket(lua) else { return notSocket(lua) }
+        unowned(unsafe) let s = found
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.recv()") }
-        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.recv()", "recv") }
-        var unused: [UInt8] = []
-        var e: Int32 = 0
+        let (thread, timedOut) = resumed(lua, status)
+        if timedOut { return lua.raiseTimeout("ratchet.zmqsocket.recv()", "recv") }
+        var msg = zmq_msg_t()
+        _ = zmq.msg_init(&msg)
+        defer { _ = zmq.msg_close(&msg) }
         for _ in 0..<3 {
-            let (ok, more) = receivePart(lua, h, push: true, into: &unused, error: &e)
-            if ok {
-                lua.push(more)
+            let e = receivePart(s, h, &msg)
+            if e == 0 {
+                lua.push(bytes: zmq.msg_data(&msg), count: zmq.msg_size(&msg))
+                lua.push(zmq.msg_more(&msg) != 0)
                 s.settle()
                 return 2
             }
-            if e == EINTR { continue }
             guard e == EAGAIN else { return lua.raiseZMQ("ratchet.zmqsocket.recv()", "zmq_msg_recv", e) }
             if !s.readyAfterAgain(ZMQ_POLLIN) { break }
         }
-        return s.park(lua, ZMQ_POLLIN, deadlineSlot: 2, "ratchet.zmqsocket.recv()")
+        if status != LUA_YIELD { lua.setTop(1) }
+        return s.park(lua, thread, ZMQ_POLLIN, deadlineSlot: 2, "ratchet.zmqsocket.recv()")
     }
 
     /// recv_all() → every part of one message, concatenated. Stack while it waits:
     /// 1 socket, 2 the parts received so far (a string, or nil), 3 deadline.
     static let recvAll: LuaImpl = { L, status, _ in
         let lua = Lua(L)
-        guard let s = socket(lua) else { return notSocket(lua) }
+        guard let found = socket(lua) else { return notSocket(lua) }
+        unowned(unsafe) let s = found
         if status != LUA_YIELD { lua.setTop(1); lua.pushNil() }
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.recv_all()") }
-        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.recv_all()", "recv") }
+        let (thread, timedOut) = resumed(lua, status)
+        if timedOut { return lua.raiseTimeout("ratchet.zmqsocket.recv_all()", "recv") }
         var parts: [UInt8] = []
         var started = false
         if let prefix = lua.bytes(2) { parts.append(contentsOf: prefix); started = true }
-        var e: Int32 = 0
+        var msg = zmq_msg_t()
+        _ = zmq.msg_init(&msg)
+        defer { _ = zmq.msg_close(&msg) }
         var tries = 0
         while tries < 3 {
-            // A one-part message (the usual case) goes to Lua without an extra copy.
-            let (ok, more) = receivePart(lua, h, push: !started, into: &parts, error: &e)
-            if ok {
+            let e = receivePart(s, h, &msg)
+            if e == 0 {
                 tries = 0
-                if !more {
-                    if started { parts.withUnsafeBytes { lua.push(bytes: $0.baseAddress, count: $0.count) } }
+                let data = UnsafeRawBufferPointer(start: zmq.msg_data(&msg), count: zmq.msg_size(&msg))
+                let more = zmq.msg_more(&msg) != 0
+                if !more && !started {
+                    // A one-part message (the usual case) goes to Lua without an extra copy.
+                    lua.push(bytes: data.baseAddress, count: data.count)
                     s.settle()
                     return 1
                 }
-                if !started {
-                    // The first part was pushed: move it into the buffer.
-                    if let b = lua.bytes(-1) { parts.append(contentsOf: b) }
-                    lua.pop()
-                    started = true
+                parts.append(contentsOf: data)
+                started = true
+                if !more {
+                    parts.withUnsafeBytes { lua.push(bytes: $0.baseAddress, count: $0.count) }
+                    s.settle()
+                    return 1
                 }
                 continue
             }
-            if e == EINTR { continue }
             guard e == EAGAIN else { return lua.raiseZMQ("ratchet.zmqsocket.recv_all()", "zmq_msg_recv", e) }
             tries += 1
             if !s.readyAfterAgain(ZMQ_POLLIN) { break }
@@ -250,7 +266,7 @@ enum ZMQLibrary {
             parts.withUnsafeBytes { lua.push(bytes: $0.baseAddress, count: $0.count) }
             lua.replace(2)
         }
-        return s.park(lua, ZMQ_POLLIN, deadlineSlot: 3, "ratchet.zmqsocket.recv_all()")
+        return s.park(lua, thread, ZMQ_POLLIN, deadlineSlot: 3, "ratchet.zmqsocket.recv_all()")
     }
 
     private static func eventFlag(_ lua: Lua, _ flag: Int32) -> Int32 {
@@ -269,7 +285,7 @@ enum ZMQLibrary {
         guard let s = socket(lua), let h = s.handle else { lua.push(false); return 1 }
         var v: Int32 = 0
         var size = MemoryLayout<Int32>.size
-        let rc = zmq_getsockopt(h, ZMQ_RCVMORE, &v, &size)
+        let rc = zmq.getsockopt(h, ZMQ_RCVMORE, &v, &size)
         s.settle()
         lua.push(rc == 0 && v != 0)
         return 1

@@ -75,7 +75,7 @@ enum ZMQOptions {
         case .int, .bool, .typeName:
             var v: Int32 = 0
             var size = MemoryLayout<Int32>.size
-            rc = zmq_getsockopt(h, opt.id, &v, &size)
+            rc = zmq.getsockopt(h, opt.id, &v, &size)
             if rc == 0 {
                 switch opt.kind {
                 case .bool: lua.push(v != 0)
@@ -86,19 +86,19 @@ enum ZMQOptions {
         case .int64:
             var v: Int64 = 0
             var size = MemoryLayout<Int64>.size
-            rc = zmq_getsockopt(h, opt.id, &v, &size)
+            rc = zmq.getsockopt(h, opt.id, &v, &size)
             if rc == 0 { lua.push(Int(v)) }
         case .bytes, .text:
             var buf = [UInt8](repeating: 0, count: 1024)
             var size = buf.count
-            rc = zmq_getsockopt(h, opt.id, &buf, &size)
+            rc = zmq.getsockopt(h, opt.id, &buf, &size)
             if rc == 0 {
                 // Text options count their terminating NUL.
                 if opt.kind == .text, size > 0, buf[size - 1] == 0 { size -= 1 }
                 buf.withUnsafeBytes { lua.push(bytes: $0.baseAddress, count: size) }
             }
         }
-        guard rc == 0 else { return lua.raiseZMQ("ratchet.zmqsocket.getsockopt()", "zmq_getsockopt", zmq_errno()) }
+        guard rc == 0 else { return lua.raiseZMQ("ratchet.zmqsocket.getsockopt()", "zmq_getsockopt", zmq.errno()) }
         return 1
     }
 
@@ -121,20 +121,20 @@ enum ZMQOptions {
                 v = n32
             }
             guard let h = s.handle else { return ZMQLibrary.closedError(lua, function) }
-            rc = zmq_setsockopt(h, opt.id, &v, MemoryLayout<Int32>.size)
+            rc = zmq.setsockopt(h, opt.id, &v, MemoryLayout<Int32>.size)
         case .int64:
             guard let n = lua.integer(3) else { return lua.typeError(3, "integer") }
             var v = Int64(n)
             guard let h = s.handle else { return ZMQLibrary.closedError(lua, function) }
-            rc = zmq_setsockopt(h, opt.id, &v, MemoryLayout<Int64>.size)
+            rc = zmq.setsockopt(h, opt.id, &v, MemoryLayout<Int64>.size)
         case .bytes, .text:
             if lua.type(3) == LUA_TNUMBER { _ = lua_tolstring(L, 3, nil) }
             guard let b = lua.bytes(3) else { return lua.typeError(3, "string") }
             guard let h = s.handle else { return ZMQLibrary.closedError(lua, function) }
-            rc = zmq_setsockopt(h, opt.id, b.baseAddress, b.count)
+            rc = zmq.setsockopt(h, opt.id, b.baseAddress, b.count)
         }
         s.settle()
-        guard rc == 0 else { return lua.raiseZMQ("ratchet.zmqsocket.setsockopt()", "zmq_setsockopt", zmq_errno()) }
+        guard rc == 0 else { return lua.raiseZMQ("ratchet.zmqsocket.setsockopt()", "zmq_setsockopt", zmq.errno()) }
         return 0
     }
 }

@@ -25,7 +25,7 @@ final class ZMQSocket: LuaHandle, WaitSource {
         self.type = type
         var f: Int32 = -1
         var size = MemoryLayout<Int32>.size
-        if zmq_getsockopt(handle, ZMQ_FD, &f, &size) == 0 { fd = f }
+        if zmq.getsockopt(handle, ZMQ_FD, &f, &size) == 0 { fd = f }
     }
 
     /// ZMQ_EVENTS (ZMQ_POLLIN | ZMQ_POLLOUT); reading it also processes pending commands.
@@ -33,7 +33,7 @@ final class ZMQSocket: LuaHandle, WaitSource {
         guard let h = handle else { return 0 }
         var ev: Int32 = 0
         var size = MemoryLayout<Int32>.size
-        return zmq_getsockopt(h, ZMQ_EVENTS, &ev, &size) == 0 ? ev : 0
+        return zmq.getsockopt(h, ZMQ_EVENTS, &ev, &size) == 0 ? ev : 0
     }
 
     /// Wakes the threads whose awaited event is ready now. Called after every zmq call.
@@ -51,10 +51,11 @@ final class ZMQSocket: LuaHandle, WaitSource {
         return ev & wanted != 0
     }
 
-    /// Parks the calling thread until the socket may be ready for `wanted` or the socket's
-    /// timeout (kept as a deadline at stack index `deadlineSlot`) passes.
-    func park(_ lua: Lua, _ wanted: Int32, deadlineSlot: Int32, _ function: String) -> Int32 {
-        guard let t = Kernel.thread(lua) else { return Kernel.notInThread(lua, function) }
+    /// Parks the calling thread (`thread`, when the call already looked it up) until the
+    /// socket may be ready for `wanted` or the socket's timeout (kept as a deadline at stack
+    /// index `deadlineSlot`) passes.
+    func park(_ lua: Lua, _ thread: LuaThread?, _ wanted: Int32, deadlineSlot: Int32, _ function: String) -> Int32 {
+        guard let t = thread ?? Kernel.thread(lua) else { return Kernel.notInThread(lua, function) }
         let k = t.kernel
         k.waitIO(t, fd: fd, write: false, timeout: lua.remaining(timeout: timeout, slot: deadlineSlot),
                  slot: &watcher)
@@ -76,7 +77,7 @@ final class ZMQSocket: LuaHandle, WaitSource {
         waiters.removeAll()
         handle = nil
         fd = -1
-        zmq_close(h)
+        _ = zmq.close(h)
         return true
     }
 
