@@ -26,11 +26,24 @@ extension LuaHandle {
     /// (which costs a registry lookup, ~300 instructions per method call in callgrind):
     /// Lua code cannot write a userdata's memory, so only C code could forge the tag.
     @inline(__always) public static func get(_ lua: Lua, _ i: Int32) -> Self? {
+        guard let obj = object(lua, i) else { return nil }
+        return Unmanaged<Self>.fromOpaque(obj).takeUnretainedValue()
+    }
+
+    /// `body(object behind argument i)`, or nil when it is not this kind of handle. Unlike
+    /// `get`, no retain/release pair: the userdata on the stack keeps the object alive for
+    /// the call (for methods called once per message).
+    @inline(__always) public static func with<R>(_ lua: Lua, _ i: Int32, _ body: (Self) -> R) -> R? {
+        guard let obj = object(lua, i) else { return nil }
+        return Unmanaged<Self>.fromOpaque(obj)._withUnsafeGuaranteedRef(body)
+    }
+
+    @inline(__always) private static func object(_ lua: Lua, _ i: Int32) -> UnsafeMutableRawPointer? {
         guard lua_type(lua.L, i) == LUA_TUSERDATA, lua_rawlen(lua.L, i) == lua_Unsigned(handleSize),
               let p = lua_touserdata(lua.L, i),
-              p.load(fromByteOffset: handleTagOffset, as: UnsafeRawPointer.self) == UnsafeRawPointer(metatableName.utf8Start),
-              let obj = p.load(as: UnsafeMutableRawPointer?.self) else { return nil }
-        return Unmanaged<Self>.fromOpaque(obj).takeUnretainedValue()
+              p.load(fromByteOffset: handleTagOffset, as: UnsafeRawPointer.self) == UnsafeRawPointer(metatableName.utf8Start)
+        else { return nil }
+        return p.load(as: UnsafeMutableRawPointer?.self)
     }
 
     /// Creates the metatable with `methods` as `__index`, plus `__gc`, `__close`, `__tostring`

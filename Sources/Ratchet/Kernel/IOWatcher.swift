@@ -59,6 +59,22 @@ public final class IOWatcher: WaitSource {
 
     private var idle: Bool { reader == nil && writer == nil && readers.isEmpty && writers.isEmpty }
 
+    /// Whether a thread waits for readability.
+    public var hasReaders: Bool { reader != nil || !readers.isEmpty }
+
+    /// Wakes the readers whose token passes `ready`. For a descriptor whose readability stands
+    /// for several conditions (ZMQ_FD), the owner wakes the threads whose condition holds.
+    public func wakeReaders(where ready: (Int) -> Bool) {
+        if let t = reader, ready(readerToken) { reader = nil; kernel.wake(t, .ready(readerToken)) }
+        var i = readers.count
+        while i > 0 {
+            i -= 1
+            guard i < readers.count, ready(readers[i].1) else { continue }
+            let (t, token) = readers.remove(at: i)
+            kernel.wake(t, .ready(token))
+        }
+    }
+
     public func removeWaiter(_ t: LuaThread) {
         if reader === t { reader = nil }
         else if !readers.isEmpty, let i = readers.firstIndex(where: { $0.0 === t }) { readers.remove(at: i) }
@@ -123,8 +139,10 @@ extension Kernel {
 
     /// Parks `t` until `fd` is readable (or writable) or `timeout` seconds pass. The handle
     /// keeps the watcher in `slot` so that it can release it before closing the descriptor.
-    public func waitIO(_ t: LuaThread, fd: Int32, write: Bool, timeout: Double, slot: inout IOWatcher?) {
-        watcher(fd: fd, slot: &slot).add(t, write: write)
+    /// The thread wakes with `.ready(token)`.
+    public func waitIO(_ t: LuaThread, fd: Int32, write: Bool, timeout: Double, slot: inout IOWatcher?,
+                       token: Int = 0) {
+        watcher(fd: fd, slot: &slot).add(t, write: write, token: token)
         park(t, timeout: timeout)
     }
 

@@ -150,9 +150,11 @@ enum ZMQLibrary {
     /// send(data[, more]) → true. Stack while it waits: 1 socket, 2 data, 3 more, 4 deadline.
     static let send: LuaImpl = { L, status, _ in
         let lua = Lua(L)
-        guard let found = socket(lua) else { return notSocket(lua) }
-        // The userdata at index 1 holds the socket for the whole call.
-        unowned(unsafe) let s = found
+        return ZMQSocket.with(lua, 1) { send(lua, $0, status) } ?? notSocket(lua)
+    }
+
+    private static func send(_ lua: Lua, _ s: ZMQSocket, _ status: Int32) -> Int32 {
+        let L = lua.L
         if status != LUA_YIELD {
             let t = lua.type(2)
             guard t == LUA_TSTRING || t == LUA_TNUMBER else { return lua.typeError(2, "string") }
@@ -182,8 +184,7 @@ enum ZMQLibrary {
     /// Receives one message part without waiting into `msg` (initialized by the caller);
     /// returns 0, or the error (EAGAIN when nothing is there; EINTR is retried).
     @inline(__always)
-    private static func receivePart(_ s: ZMQSocket, _ h: UnsafeMutableRawPointer,
-                                    _ msg: UnsafeMutablePointer<zmq_msg_t>) -> Int32 {
+    private static func receivePart(_ h: UnsafeMutableRawPointer, _ msg: UnsafeMutablePointer<zmq_msg_t>) -> Int32 {
         while true {
             if zmq.msg_recv(msg, h, ZMQ_DONTWAIT) >= 0 { return 0 }
             let e = zmq.errno()
@@ -197,8 +198,10 @@ enum ZMQLibrary {
     /// string), and its more flag comes from the message instead of a ZMQ_RCVMORE getsockopt.
     static let recv: LuaImpl = { L, status, _ in
         let lua = Lua(L)
-        guard let found = socket(lua) else { return notSocket(lua) }
-        unowned(unsafe) let s = found
+        return ZMQSocket.with(lua, 1) { recv(lua, $0, status) } ?? notSocket(lua)
+    }
+
+    private static func recv(_ lua: Lua, _ s: ZMQSocket, _ status: Int32) -> Int32 {
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.recv()") }
         let (thread, timedOut) = resumed(lua, status)
         if timedOut { return lua.raiseTimeout("ratchet.zmqsocket.recv()", "recv") }
@@ -206,7 +209,7 @@ enum ZMQLibrary {
         _ = zmq.msg_init(&msg)
         defer { _ = zmq.msg_close(&msg) }
         for _ in 0..<3 {
-            let e = receivePart(s, h, &msg)
+            let e = receivePart(h, &msg)
             if e == 0 {
                 lua.push(bytes: zmq.msg_data(&msg), count: zmq.msg_size(&msg))
                 lua.push(zmq.msg_more(&msg) != 0)
@@ -214,7 +217,7 @@ enum ZMQLibrary {
                 return 2
             }
             guard e == EAGAIN else { return lua.raiseZMQ("ratchet.zmqsocket.recv()", "zmq_msg_recv", e) }
-            if !s.readyAfterAgain(ZMQ_POLLIN) { break }
+            if !s.readyAfterAgain(ZMQ_POLLIN, processed: true) { break }
         }
         if status != LUA_YIELD { lua.setTop(1) }
         return s.park(lua, thread, ZMQ_POLLIN, deadlineSlot: 2, "ratchet.zmqsocket.recv()")
@@ -224,8 +227,10 @@ enum ZMQLibrary {
     /// 1 socket, 2 the parts received so far (a string, or nil), 3 deadline.
     static let recvAll: LuaImpl = { L, status, _ in
         let lua = Lua(L)
-        guard let found = socket(lua) else { return notSocket(lua) }
-        unowned(unsafe) let s = found
+        return ZMQSocket.with(lua, 1) { recvAll(lua, $0, status) } ?? notSocket(lua)
+    }
+
+    private static func recvAll(_ lua: Lua, _ s: ZMQSocket, _ status: Int32) -> Int32 {
         if status != LUA_YIELD { lua.setTop(1); lua.pushNil() }
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.recv_all()") }
         let (thread, timedOut) = resumed(lua, status)
@@ -238,7 +243,7 @@ enum ZMQLibrary {
         defer { _ = zmq.msg_close(&msg) }
         var tries = 0
         while tries < 3 {
-            let e = receivePart(s, h, &msg)
+            let e = receivePart(h, &msg)
             if e == 0 {
                 tries = 0
                 let data = UnsafeRawBufferPointer(start: zmq.msg_data(&msg), count: zmq.msg_size(&msg))
@@ -260,7 +265,7 @@ enum ZMQLibrary {
             }
             guard e == EAGAIN else { return lua.raiseZMQ("ratchet.zmqsocket.recv_all()", "zmq_msg_recv", e) }
             tries += 1
-            if !s.readyAfterAgain(ZMQ_POLLIN) { break }
+            if !s.readyAfterAgain(ZMQ_POLLIN, processed: true) { break }
         }
         if started {
             parts.withUnsafeBytes { lua.push(bytes: $0.baseAddress, count: $0.count) }

@@ -6,9 +6,13 @@ import Glibc
 /// ZMQ_FD is edge-triggered and signals any change of the socket's state, not one
 /// direction: a waiting thread wakes on its readability, retries, and re-parks if the
 /// socket still is not ready. Any zmq call on the socket may consume the edge another
-/// thread is waiting for, so after each one the socket wakes the waiters whose event
-/// ZMQ_EVENTS now reports (`settle`).
-final class ZMQSocket: LuaHandle, WaitSource {
+/// thread is waiting for, so after each one, if a thread waits on the socket, the socket
+/// wakes the waiters whose event ZMQ_EVENTS now reports (`settle`). With nobody waiting
+/// (the usual case while messages flow) a call costs no ZMQ_EVENTS.
+///
+/// Waiting threads are the read waiters of the ZMQ_FD watcher, with their awaited event
+/// (ZMQ_POLLIN or ZMQ_POLLOUT, tagged) as token.
+final class ZMQSocket: LuaHandle {
     static let metatableName: StaticString = "ratchet_zmqsocket_meta"
 
     private(set) var handle: UnsafeMutableRawPointer?
@@ -18,7 +22,9 @@ final class ZMQSocket: LuaHandle, WaitSource {
     /// Seconds, or -1 for none; applies to send and recv.
     var timeout: Double = -1
     var watcher: IOWatcher?
-    private var waiters: [(thread: LuaThread, events: Int32)] = []
+
+    /// Marks a watcher token as a zmq wait (block_on may wait on the same descriptor).
+    private static let tokenTag = 1 << 40
 
     init(handle: UnsafeMutableRawPointer, type: Int32) {
         self.handle = handle
@@ -36,16 +42,32 @@ final class ZMQSocket: LuaHandle, WaitSource {
         return zmq.getsockopt(h, ZMQ_EVENTS, &ev, &size) == 0 ? ev : 0
     }
 
+    private var hasWaiters: Bool {
+        @inline(__always) get {
+            guard let w = watcher else { return false }
+            return w.hasReaders
+        }
+    }
+
     /// Wakes the threads whose awaited event is ready now. Called after every zmq call.
     @inline(__always) func settle(_ known: Int32? = nil) {
-        guard !waiters.isEmpty else { return }
-        let ev = known ?? events()
-        guard ev != 0 else { return }
-        for w in waiters where w.events & ev != 0 { w.thread.kernel.wake(w.thread, .ready(0)) }
+        guard hasWaiters else { return }
+        wakeReady(known ?? events())
+    }
+
+    private func wakeReady(_ ev: Int32) {
+        guard ev != 0, let w = watcher else { return }
+        w.wakeReaders { $0 & ZMQSocket.tokenTag != 0 && Int32(truncatingIfNeeded: $0) & ev != 0 }
     }
 
     /// After EAGAIN: true when ZMQ_EVENTS says `wanted` is ready after all (retry at once).
-    func readyAfterAgain(_ wanted: Int32) -> Bool {
+    ///
+    /// A non-blocking zmq_msg_recv that fails with EAGAIN has just processed the socket's
+    /// pending commands, which re-arms ZMQ_FD, so with nobody else waiting (`processed`)
+    /// the caller parks without asking ZMQ_EVENTS (a poll(2) less per wait). zmq_send
+    /// processes commands only now and then, so after a send it is always asked.
+    func readyAfterAgain(_ wanted: Int32, processed: Bool = false) -> Bool {
+        if processed && !hasWaiters { return false }
         let ev = events()
         settle(ev)
         return ev & wanted != 0
@@ -56,16 +78,9 @@ final class ZMQSocket: LuaHandle, WaitSource {
     /// index `deadlineSlot`) passes.
     func park(_ lua: Lua, _ thread: LuaThread?, _ wanted: Int32, deadlineSlot: Int32, _ function: String) -> Int32 {
         guard let t = thread ?? Kernel.thread(lua) else { return Kernel.notInThread(lua, function) }
-        let k = t.kernel
-        k.waitIO(t, fd: fd, write: false, timeout: lua.remaining(timeout: timeout, slot: deadlineSlot),
-                 slot: &watcher)
-        k.addSource(t, self)
-        waiters.append((t, wanted))
+        t.kernel.waitIO(t, fd: fd, write: false, timeout: lua.remaining(timeout: timeout, slot: deadlineSlot),
+                        slot: &watcher, token: ZMQSocket.tokenTag | Int(wanted))
         return Status.yield()
-    }
-
-    func removeWaiter(_ t: LuaThread) {
-        if let i = waiters.firstIndex(where: { $0.thread === t }) { waiters.remove(at: i) }
     }
 
     /// Returns false when it was already closed. Waiting threads wake and see it closed.
@@ -73,8 +88,6 @@ final class ZMQSocket: LuaHandle, WaitSource {
         guard let h = handle else { return false }
         watcher?.release()
         watcher = nil
-        for w in waiters { w.thread.kernel.wake(w.thread, .ready(0)) }
-        waiters.removeAll()
         handle = nil
         fd = -1
         _ = zmq.close(h)
