@@ -3,15 +3,19 @@
 # C (zmq_raw.c, the way libzmq's perf tools do it) and pyzmq (zmq_py.py, libzmq from
 # another dynamic language). Not a test: run it by hand on a quiet machine.
 # Throughput: PUSH→PULL, N messages of SIZE bytes, timed at the receiver from its first
-# message. Latency: REQ/REP round trips. "local": both ends in one process (two ratchet
-# threads in one kernel; two threads for C and Python). "2proc": two processes.
-# Usage: bench/zmq.sh   (env: N=500000 TRIPS=20000 SIZE=64 RUNS=3; the best run is kept)
+# message. Latency: REQ/REP round trips. "local": both ends in one process and one OS
+# thread (two ratchet threads in one kernel; C and Python drive both sockets from one
+# thread the same way: send until the high-water mark, receive until empty); the column
+# "C, 2 OS threads" is libzmq's perf-tool layout, one OS thread per end. "2proc": two
+# processes. Every implementation uses the same N, SIZE, high-water marks (the defaults)
+# and LINGER.
+# Usage: bench/zmq.sh   (env: N=500000 TRIPS=20000 SIZE=64 RUNS=3; the best run is kept;
+#        BEFORE=dir with an older ratchet.so adds its column, measured in the same run)
 set -uo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 . "$here/scripts/env.sh"
 N="${N:-500000}"; TRIPS="${TRIPS:-20000}"; SIZE="${SIZE:-64}"; RUNS="${RUNS:-3}"
 out="$("$here/scripts/build" release)" || exit 1
-export LUA_CPATH="$out/lib/?.so;;"
 mkdir -p "$here/bench/build" "$here/bench/results"
 cc -O2 -o "$here/bench/build/zmq_raw" "$here/bench/zmq_raw.c" -lzmq -lpthread || exit 1
 
@@ -21,17 +25,19 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 measure() {
     local impl="$1" mode="$2" transport="$3" count="$4" cmd ep r
     case "$impl" in
-        c) cmd=("$here/bench/build/zmq_raw") ;;
+        c|cmt) cmd=("$here/bench/build/zmq_raw") ;;
         py) cmd=(python3 "$here/bench/zmq_py.py") ;;
-        lua) cmd=(lua5.4 "$here/bench/zmq_bench.lua") ;;
+        lua) cmd=(env "LUA_CPATH=$out/lib/?.so;;" lua5.4 "$here/bench/zmq_bench.lua") ;;
+        before) cmd=(env "LUA_CPATH=$BEFORE/?.so;;" lua5.4 "$here/bench/zmq_bench.lua") ;;
     esac
+    [ "$impl" = cmt ] && mode="$mode-mt"
     case "$transport" in
         inproc) ep="inproc://bench" ;;
         ipc) ep="ipc://${TMPDIR:-/tmp}/ratchet-zmq-bench.$$.$RANDOM" ;;
         tcp) ep="tcp://127.0.0.1:$(port)" ;;
     esac
     case "$mode" in
-        thr-local|lat-local) timeout 120 "${cmd[@]}" "$mode" "$ep" "$count" "$SIZE" | awk '{print $2}' ;;
+        thr-local*|lat-local*) timeout 120 "${cmd[@]}" "$mode" "$ep" "$count" "$SIZE" | awk '{print $2}' ;;
         thr-2proc)
             timeout 120 "${cmd[@]}" thr-recv "$ep" "$count" "$SIZE" > "$tmp" & r=$!
             sleep 0.5; timeout 120 "${cmd[@]}" thr-send "$ep" "$count" "$SIZE"; wait $r
@@ -59,17 +65,27 @@ report="$here/bench/results/zmq-$(date +%Y%m%d-%H%M%S).md"
 {
     echo "# ZeroMQ: ratchet.zmqsocket vs raw libzmq ($(date -u +%F), $(nproc) cores, $(pkg-config --modversion libzmq) , SIZE=$SIZE B, best of $RUNS)"
     echo
-    echo "| workload | transport | C libzmq | pyzmq | ratchet | ratchet / C | ratchet / pyzmq |"
-    echo "|---|---|---|---|---|---|---|"
+    head="| workload | transport | C libzmq | C, 2 OS threads | pyzmq | ratchet | ratchet / C | ratchet / pyzmq |"
+    rule="|---|---|---|---|---|---|---|---|"
+    [ -n "${BEFORE:-}" ] && head="$head ratchet before | before / C |" && rule="$rule---|---|"
+    echo "$head"; echo "$rule"
+    # kind mode transport count higher_is_better
+    row() {
+        local c cm p l b line
+        c="$(best c "$2" "$3" "$4" "$5")"; p="$(best py "$2" "$3" "$4" "$5")"; l="$(best lua "$2" "$3" "$4" "$5")"
+        case "$2" in *local) cm="$(best cmt "$2" "$3" "$4" "$5")" ;; *) cm="n/a" ;; esac
+        line="| $1, $2, $4 | $3 | $c | $cm | $p | $l | $(ratio "$l" "$c" "%.2f") | $(ratio "$l" "$p" "%.2f") |"
+        if [ -n "${BEFORE:-}" ]; then
+            b="$(best before "$2" "$3" "$4" "$5")"
+            line="$line $b | $(ratio "$b" "$c" "%.2f") |"
+        fi
+        echo "$line"
+    }
     for w in "thr-local inproc" "thr-local tcp" "thr-2proc tcp" "thr-2proc ipc"; do
-        set -- $w
-        c="$(best c "$1" "$2" "$N" 1)"; p="$(best py "$1" "$2" "$N" 1)"; l="$(best lua "$1" "$2" "$N" 1)"
-        echo "| msgs/s, $1, $N msgs | $2 | $c | $p | $l | $(ratio "$l" "$c" "%.2f") | $(ratio "$l" "$p" "%.2f") |"
+        set -- $w; row "msgs/s" "$1" "$2" "$N" 1
     done
     for w in "lat-local inproc" "lat-local tcp" "lat-2proc tcp"; do
-        set -- $w
-        c="$(best c "$1" "$2" "$TRIPS" 0)"; p="$(best py "$1" "$2" "$TRIPS" 0)"; l="$(best lua "$1" "$2" "$TRIPS" 0)"
-        echo "| µs per round trip, $1, $TRIPS trips | $2 | $c | $p | $l | $(ratio "$l" "$c" "%.2f") | $(ratio "$l" "$p" "%.2f") |"
+        set -- $w; row "µs per round trip" "$1" "$2" "$TRIPS" 0
     done
 } | tee "$report"
 echo "saved $report"

@@ -15,10 +15,11 @@ public final class IOWatcher: WaitSource {
     private var writeEvent: OpaquePointer?
     /// The usual single waiter per direction lives in a slot (no array traffic or reference
     /// counting per message); more waiters (rare: block_on beside a recv) go to the arrays.
-    /// Unowned: a thread leaves every watcher (clearWait) before it can go away.
-    private unowned(unsafe) var reader: LuaThread?
+    /// Unretained: a thread leaves every watcher (clearWait) before it can go away. Unmanaged
+    /// rather than unowned(unsafe), whose every read (even a nil check) retains and releases.
+    private var reader: Unmanaged<LuaThread>?
     private var readerToken = 0
-    private unowned(unsafe) var writer: LuaThread?
+    private var writer: Unmanaged<LuaThread>?
     private var writerToken = 0
     private var readers: [(LuaThread, Int)] = []
     private var writers: [(LuaThread, Int)] = []
@@ -46,13 +47,13 @@ public final class IOWatcher: WaitSource {
                 writeEvent = event_new(kernel.base, fd, Int16(EV_WRITE | EV_ET), ioWatcherFired, me)
             }
             if writer == nil && writers.isEmpty { event_add(writeEvent, nil) }
-            if writer == nil { writer = t; writerToken = token } else { writers.append((t, token)) }
+            if writer == nil { writer = .passUnretained(t); writerToken = token } else { writers.append((t, token)) }
         } else {
             if readEvent == nil {
                 readEvent = event_new(kernel.base, fd, Int16(EV_READ | EV_ET | EV_PERSIST | EV_CLOSED), ioWatcherFired, me)
                 event_add(readEvent, nil)
             }
-            if reader == nil { reader = t; readerToken = token } else { readers.append((t, token)) }
+            if reader == nil { reader = .passUnretained(t); readerToken = token } else { readers.append((t, token)) }
         }
         kernel.addIOSource(t, self)
     }
@@ -65,7 +66,7 @@ public final class IOWatcher: WaitSource {
     /// Wakes the readers whose token passes `ready`. For a descriptor whose readability stands
     /// for several conditions (ZMQ_FD), the owner wakes the threads whose condition holds.
     public func wakeReaders(where ready: (Int) -> Bool) {
-        if let t = reader, ready(readerToken) { reader = nil; kernel.wake(t, .ready(readerToken)) }
+        if let t = reader, ready(readerToken) { reader = nil; kernel.wake(t.takeUnretainedValue(), .ready(readerToken)) }
         var i = readers.count
         while i > 0 {
             i -= 1
@@ -76,10 +77,10 @@ public final class IOWatcher: WaitSource {
     }
 
     public func removeWaiter(_ t: LuaThread) {
-        if reader === t { reader = nil }
+        if reader?.toOpaque() == Unmanaged.passUnretained(t).toOpaque() { reader = nil }
         else if !readers.isEmpty, let i = readers.firstIndex(where: { $0.0 === t }) { readers.remove(at: i) }
         var wrote = false
-        if writer === t { writer = nil; wrote = true }
+        if writer?.toOpaque() == Unmanaged.passUnretained(t).toOpaque() { writer = nil; wrote = true }
         else if !writers.isEmpty, let i = writers.firstIndex(where: { $0.0 === t }) { writers.remove(at: i); wrote = true }
         if wrote && writer == nil && writers.isEmpty, let w = writeEvent { event_del(w) }
         // Freed after the poll returns: this may run inside the event's own callback.
@@ -96,12 +97,12 @@ public final class IOWatcher: WaitSource {
     }
 
     private func wakeReaders() {
-        if let t = reader { reader = nil; kernel.wake(t, .ready(readerToken)) }
+        if let t = reader { reader = nil; kernel.wake(t.takeUnretainedValue(), .ready(readerToken)) }
         while let (t, token) = readers.popLast() { kernel.wake(t, .ready(token)) }
     }
 
     private func wakeWriters() {
-        if let t = writer { writer = nil; kernel.wake(t, .ready(writerToken)) }
+        if let t = writer { writer = nil; kernel.wake(t.takeUnretainedValue(), .ready(writerToken)) }
         while let (t, token) = writers.popLast() { kernel.wake(t, .ready(token)) }
     }
 
