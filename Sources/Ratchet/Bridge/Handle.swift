@@ -39,8 +39,8 @@ extension LuaHandle {
     }
 
     @inline(__always) private static func object(_ lua: Lua, _ i: Int32) -> UnsafeMutableRawPointer? {
-        guard lua_type(lua.L, i) == LUA_TUSERDATA, lua_rawlen(lua.L, i) == lua_Unsigned(handleSize),
-              let p = lua_touserdata(lua.L, i),
+        // lua_touserdata is nil for anything but userdata, and lua_rawlen is 0 for a light one.
+        guard let p = lua_touserdata(lua.L, i), lua_rawlen(lua.L, i) == lua_Unsigned(handleSize),
               p.load(fromByteOffset: handleTagOffset, as: UnsafeRawPointer.self) == UnsafeRawPointer(metatableName.utf8Start)
         else { return nil }
         return p.load(as: UnsafeMutableRawPointer?.self)

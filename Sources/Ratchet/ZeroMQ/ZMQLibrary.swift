@@ -154,14 +154,10 @@ enum ZMQLibrary {
     }
 
     private static func send(_ lua: Lua, _ s: ZMQSocket, _ status: Int32) -> Int32 {
-        let L = lua.L
-        if status != LUA_YIELD {
-            let t = lua.type(2)
-            guard t == LUA_TSTRING || t == LUA_TNUMBER else { return lua.typeError(2, "string") }
-        }
         var count = 0
-        // Converts a number in place (the reference sent numbers as text).
-        let data = lua_tolstring(L, 2, &count)
+        // nil unless a string or a number, which it converts in place (the reference sent
+        // numbers as text).
+        guard let data = lua_tolstring(lua.L, 2, &count) else { return lua.typeError(2, "string") }
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.send()") }
         let (thread, timedOut) = resumed(lua, status)
         if timedOut { return lua.raiseTimeout("ratchet.zmqsocket.send()", "send") }
