@@ -58,7 +58,7 @@ enum ThreadLibrary {
                 return lua.raise("Table item \(i) is not a thread.")
             }
             lua.pop()
-            if let target = k.threads[co], target !== t, target.state != .dead { targets.append(target) }
+            if let target = k.thread(for: co), target !== t, target.state != .dead { targets.append(target) }
         }
         if targets.isEmpty {
             t.state = .ready
@@ -136,7 +136,7 @@ enum ThreadLibrary {
     static let unpause: LuaImpl = { L, _, _ in
         let lua = Lua(L)
         guard let co = lua_tothread(L, 1) else { return lua.typeError(1, "thread") }
-        guard let k = Kernel.running(lua), let t = k.threads[co] else {
+        guard let k = Kernel.running(lua), let t = k.thread(for: co) else {
             return lua.argError(1, "not a live ratchet thread")
         }
         guard t.state == .paused else {
@@ -156,7 +156,7 @@ enum ThreadLibrary {
     }
 
     private static func killOne(_ lua: Lua, _ k: Kernel, _ co: OpaquePointer) -> Int32 {
-        guard let t = k.threads[co] else { return 0 }
+        guard let t = k.thread(for: co) else { return 0 }
         if t === k.current {
             guard t.co == lua.L else { return lua.raise("cannot kill a thread from a coroutine it is running") }
             t.killRequested = true
@@ -175,7 +175,7 @@ enum ThreadLibrary {
         var killSelf = false
         for i in 0..<n {
             lua.rawGet(1, i + 1)
-            if let co = lua_tothread(L, -1), let t = k.threads[co] {
+            if let co = lua_tothread(L, -1), let t = k.thread(for: co) {
                 if t === k.current { killSelf = true } else { k.kill(t, lua) }
             }
             lua.pop()
