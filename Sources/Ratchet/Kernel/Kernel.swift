@@ -12,11 +12,9 @@ public final class Kernel: LuaHandle {
     public static let metatableName: StaticString = "ratchet_meta"
 
     public private(set) var base: OpaquePointer?
-    /// Live threads by slot. A thread's slot number (+1) is kept in its coroutine's extra
-    /// space (see `thread(for:)`), so finding a thread from a coroutine costs no hashing.
-    private var slots: [LuaThread?] = []
-    private var freeSlots: [Int] = []
-    public private(set) var liveThreadCount = 0
+    /// The live threads (they are kept alive by this table).
+    private var threads = ThreadTable()
+    public var liveThreadCount: Int { threads.count }
     private var runQueue: [LuaThread] = []
     private var runHead = 0
     /// The thread being resumed right now.
@@ -93,9 +91,7 @@ public final class Kernel: LuaHandle {
         lua_xmove(lua.L, co, n)
         let t = LuaThread(kernel: self, co: co, ref: ref, background: background)
         t.nargs = n - 1
-        if let i = freeSlots.popLast() { slots[i] = t; t.slot = i } else { t.slot = slots.count; slots.append(t) }
-        Kernel.extraSpace(co).storeBytes(of: t.slot + 1, as: Int.self)
-        liveThreadCount += 1
+        threads.insert(t)
         if !background { foregroundCount += 1 }
         enqueue(t)
         return t
@@ -107,18 +103,10 @@ public final class Kernel: LuaHandle {
         runQueue.append(t)
     }
 
-    /// Lua keeps LUA_EXTRASPACE (one pointer) in front of every lua_State; lua_getextraspace
-    /// is that address arithmetic as a macro. New coroutines copy the main thread's bytes,
-    /// which may be anything, so a value read here is only ever used as a checked index.
-    @inline(__always) static func extraSpace(_ co: OpaquePointer) -> UnsafeMutableRawPointer {
-        UnsafeMutableRawPointer(co) - MemoryLayout<UnsafeRawPointer>.size
-    }
-
-    /// The live thread of this kernel running in coroutine `co`, if any.
-    @inline(__always) func thread(for co: OpaquePointer) -> LuaThread? {
-        let i = Kernel.extraSpace(co).load(as: Int.self) &- 1
-        guard i >= 0, i < slots.count, let t = slots[i], t.co == co else { return nil }
-        return t
+    /// The live thread of this kernel for the coroutine value at index `i`, if any.
+    func thread(_ lua: Lua, at i: Int32) -> LuaThread? {
+        guard let co = lua_tothread(lua.L, i) else { return nil }
+        return threads.find(co)
     }
 
     // MARK: the one wait primitive
@@ -320,10 +308,7 @@ public final class Kernel: LuaHandle {
         if let a = t.alarm { event_del(a) }
         t.freeEvents()
         lua.unref(t.alarmCallbackRef); t.alarmCallbackRef = LUA_NOREF
-        slots[t.slot] = nil
-        freeSlots.append(t.slot)
-        Kernel.extraSpace(t.co).storeBytes(of: 0, as: Int.self)
-        liveThreadCount -= 1
+        threads.remove(t)
         if !t.background { foregroundCount -= 1 }
         if !t.joiners.isEmpty {
             for j in t.joiners where j.state == .joining {
@@ -347,7 +332,7 @@ public final class Kernel: LuaHandle {
     }
 
     func killAll(_ lua: Lua) {
-        for case let t? in slots { kill(t, lua) }
+        for t in threads.all { kill(t, lua) }
     }
 
     // MARK: alarms

@@ -10,8 +10,6 @@ public final class LuaThread {
     unowned(unsafe) let kernel: Kernel
     public let co: OpaquePointer
     var ref: Int32
-    /// Index in the kernel's slot table.
-    var slot = 0
     var state: State = .ready
     var background: Bool
     /// Values pushed on the coroutine's stack for the next resume.
