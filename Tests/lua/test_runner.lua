@@ -6,7 +6,7 @@ assert(io.open(runner), "runner not found at " .. runner)
 
 local function run(args, stdin)
     local tmp = h.tmpname("runner.out")
-    local cmd = string.format("%s %s 2>%s.err", runner, args, tmp)
+    local cmd = string.format("{ %s %s 2>%s.err; }", runner, args, tmp)
     if stdin then cmd = string.format("printf '%%s' %q | %s", stdin, cmd) end
     local out, ok = h.sh(cmd)
     local f = io.open(tmp .. ".err"); local err = f and f:read("a") or ""; if f then f:close() end
