@@ -23,6 +23,8 @@ func fail(_ msg: String) -> Never {
 
 let argv = CommandLine.arguments
 let host = LuaHost()
+// Preloaded means loaded: the global `ratchet` exists before any script runs.
+do { try host.run(string: "require 'ratchet'") } catch { fail("\(error)") }
 var i = 1
 var actions: [(kind: Character, value: String)] = []
 var scriptIndex: Int? = nil

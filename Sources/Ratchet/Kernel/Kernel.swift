@@ -12,7 +12,9 @@ public final class Kernel: LuaHandle {
     public static let metatableName: StaticString = "ratchet_meta"
 
     public private(set) var base: OpaquePointer?
-    var threads: [OpaquePointer: LuaThread] = [:]
+    /// The live threads (they are kept alive by this table).
+    private var threads = ThreadTable()
+    public var liveThreadCount: Int { threads.count }
     private var runQueue: [LuaThread] = []
     private var runHead = 0
     /// The thread being resumed right now.
@@ -25,7 +27,7 @@ public final class Kernel: LuaHandle {
     var breakRequested = false
     var running = false
     /// Every I/O watcher on this base, by descriptor, so block_on and the handles share one.
-    var watchers: [Int32: IOWatcher] = [:]
+    var watchers = WatcherTable()
     var signalWatchers: [Int32: SignalWatcher] = [:]
     /// Threads parked with a zero timeout: they time out after the next non-blocking poll,
     /// without a libevent timer (sleep(0) is common and 100,000 timers in a heap are not free).
@@ -89,7 +91,7 @@ public final class Kernel: LuaHandle {
         lua_xmove(lua.L, co, n)
         let t = LuaThread(kernel: self, co: co, ref: ref, background: background)
         t.nargs = n - 1
-        threads[co] = t
+        threads.insert(t)
         if !background { foregroundCount += 1 }
         enqueue(t)
         return t
@@ -101,7 +103,11 @@ public final class Kernel: LuaHandle {
         runQueue.append(t)
     }
 
-    public var liveThreadCount: Int { threads.count }
+    /// The live thread of this kernel for the coroutine value at index `i`, if any.
+    func thread(_ lua: Lua, at i: Int32) -> LuaThread? {
+        guard let co = lua_tothread(lua.L, i) else { return nil }
+        return threads.find(co)
+    }
 
     // MARK: the one wait primitive
 
@@ -302,7 +308,7 @@ public final class Kernel: LuaHandle {
         if let a = t.alarm { event_del(a) }
         t.freeEvents()
         lua.unref(t.alarmCallbackRef); t.alarmCallbackRef = LUA_NOREF
-        threads[t.co] = nil
+        threads.remove(t)
         if !t.background { foregroundCount -= 1 }
         if !t.joiners.isEmpty {
             for j in t.joiners where j.state == .joining {
@@ -326,7 +332,7 @@ public final class Kernel: LuaHandle {
     }
 
     func killAll(_ lua: Lua) {
-        for t in Array(threads.values) { kill(t, lua) }
+        for t in threads.all { kill(t, lua) }
     }
 
     // MARK: alarms

@@ -53,12 +53,13 @@ enum ThreadLibrary {
         var targets: [LuaThread] = []
         for i in 1...max(n, 1) where n > 0 {
             lua.rawGet(1, i)
-            guard let co = lua_tothread(L, -1) else {
+            guard lua.type(-1) == LUA_TTHREAD else {
                 lua.pop()
                 return lua.raise("Table item \(i) is not a thread.")
             }
+            let target = k.thread(lua, at: -1)
             lua.pop()
-            if let target = k.threads[co], target !== t, target.state != .dead { targets.append(target) }
+            if let target, target !== t, target.state != .dead { targets.append(target) }
         }
         if targets.isEmpty {
             t.state = .ready
@@ -66,7 +67,7 @@ enum ThreadLibrary {
             return Status.yield()
         }
         for target in targets { target.joiners.append(t) }
-        t.joinPending = targets.count
+        t.joinPending = Int32(targets.count)
         t.state = .joining
         return Status.yield()
     }
@@ -135,8 +136,8 @@ enum ThreadLibrary {
 
     static let unpause: LuaImpl = { L, _, _ in
         let lua = Lua(L)
-        guard let co = lua_tothread(L, 1) else { return lua.typeError(1, "thread") }
-        guard let k = Kernel.running(lua), let t = k.threads[co] else {
+        guard lua.type(1) == LUA_TTHREAD else { return lua.typeError(1, "thread") }
+        guard let k = Kernel.running(lua), let t = k.thread(lua, at: 1) else {
             return lua.argError(1, "not a live ratchet thread")
         }
         guard t.state == .paused else {
@@ -150,13 +151,9 @@ enum ThreadLibrary {
     static let kill: LuaImpl = { L, status, _ in
         let lua = Lua(L)
         if status == LUA_YIELD { return 0 }
-        guard let co = lua_tothread(L, 1) else { return lua.typeError(1, "thread") }
+        guard lua.type(1) == LUA_TTHREAD else { return lua.typeError(1, "thread") }
         guard let k = Kernel.running(lua) else { return noKernel(lua, "kill") }
-        return killOne(lua, k, co)
-    }
-
-    private static func killOne(_ lua: Lua, _ k: Kernel, _ co: OpaquePointer) -> Int32 {
-        guard let t = k.threads[co] else { return 0 }
+        guard let t = k.thread(lua, at: 1) else { return 0 }
         if t === k.current {
             guard t.co == lua.L else { return lua.raise("cannot kill a thread from a coroutine it is running") }
             t.killRequested = true
@@ -175,7 +172,7 @@ enum ThreadLibrary {
         var killSelf = false
         for i in 0..<n {
             lua.rawGet(1, i + 1)
-            if let co = lua_tothread(L, -1), let t = k.threads[co] {
+            if let t = k.thread(lua, at: -1) {
                 if t === k.current { killSelf = true } else { k.kill(t, lua) }
             }
             lua.pop()
