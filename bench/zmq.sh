@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # ZeroMQ throughput and latency of ratchet.zmqsocket next to raw libzmq in the same run:
-# C (zmq_raw.c, the way libzmq's perf tools do it) and pyzmq (zmq_py.py, libzmq from
-# another dynamic language). Not a test: run it by hand on a quiet machine.
+# C (zmq_raw.c) and pyzmq (zmq_py.py, libzmq from another dynamic language). Not a test: run it by hand on a quiet machine.
 # Throughput: PUSH→PULL, N messages of SIZE bytes, timed at the receiver from its first
 # message. Latency: REQ/REP round trips. "local": both ends in one process and one OS
 # thread (two ratchet threads in one kernel; C and Python drive both sockets from one
@@ -21,7 +20,7 @@ cc -O2 -o "$here/bench/build/zmq_raw" "$here/bench/zmq_raw.c" -lzmq -lpthread ||
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# one measurement: impl (c|py|lua), mode, transport, count → the printed value (or nothing)
+# one measurement: impl (c|cmt: C with 2 OS threads|py|lua|before), mode, transport, count → the printed value (or nothing)
 measure() {
     local impl="$1" mode="$2" transport="$3" count="$4" cmd ep r
     case "$impl" in
