@@ -2,11 +2,10 @@
 -- close-delimited responses, a kept-alive connection reused for several requests, HEAD,
 -- 204, string and streamed (chunked) request bodies, Host, redirects (off by default), the
 -- reference's new(socket):query(...), and fetch(url) errors.
-local ratchet = require "ratchet"
+require "ratchet"
 local http_client = require "ratchet.http.client"
 local h = require "helper"
 local t = require "httptest"
-local thread = ratchet.thread
 
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local portfile = h.tmpname("peer")

@@ -2,10 +2,9 @@
 -- limits (414, 431, 413), versions (505), expectations (100, 417), slow and idle clients
 -- (408, close), handler failures (500 without a traceback), pipelining, HTTP/1.0, HEAD,
 -- chunked request bodies. The server must never crash and never send Lua error text.
-local ratchet = require "ratchet"
+require "ratchet"
 local h = require "helper"
 local t = require "httptest"
-local thread = ratchet.thread
 
 local handler_errors = {}
 local handlers = {}

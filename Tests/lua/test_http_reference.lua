@@ -7,7 +7,6 @@ local http_server = require "ratchet.http.server"
 local http_client = require "ratchet.http.client"
 local common = require "ratchet.http.common"
 local h = require "helper"
-local t = require "httptest"
 local thread = ratchet.thread
 
 assert(ratchet.http.server == http_server and ratchet.http.client == http_client, "globals")

@@ -37,7 +37,6 @@ helper.run(function()
     end)
 
     -- STARTTLS with the ratchet client (reference test_smtp_starttls).
-    local rec = ratchet.socket.prepare_tcp("localhost", port, "AF_INET")
     local sock = helper.connect(port)
     local c = client.new(sock)
     helper.eq(c:get_banner().code, "220", "banner")
