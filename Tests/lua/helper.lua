@@ -89,6 +89,14 @@ function M.sh(cmd)
     return (out:gsub("%s+$", "")), ok
 end
 
+--- Runs a shell command that must succeed (else an error with its output); returns its
+--- output, trimmed.
+function M.sh_ok(cmd)
+    local out, ok = M.sh(cmd)
+    if not ok then error("command failed: " .. cmd .. "\n" .. out, 2) end
+    return out
+end
+
 --- The contents of `path`, or nil when it cannot be opened.
 function M.read_file(path)
     local f = io.open(path, "rb")

@@ -5,12 +5,7 @@ local ratchet = require "ratchet"
 local helper = require "helper"
 local M = {}
 
-local function run(cmd)
-    local out, ok = helper.sh(cmd)
-    if not ok then error("command failed: " .. cmd .. "\n" .. out, 2) end
-    return out
-end
-M.run = run
+local run = helper.sh_ok
 
 local function keyopt(kind)
     if kind == "rsa" then return "-newkey rsa:2048" end
@@ -37,7 +32,8 @@ function M.certs(kind)
         keyopt(kind), p("ca.key"), p("ca.pem")))
     c.ca, c.ca_key = p("ca.pem"), p("ca.key")
     local function issue(name, cn, sans, days)
-        local ext = helper.write_tmp((sans and ("subjectAltName=" .. sans .. "\n") or "") .. "basicConstraints=CA:FALSE\n", "ext")
+        local ext = helper.write_tmp((sans and ("subjectAltName=" .. sans .. "\n") or "")
+            .. "basicConstraints=CA:FALSE\n", "ext")
         run(string.format("openssl req %s -nodes -keyout %s -out %s -subj /CN=%s",
             keyopt(kind), p(name .. ".key"), p(name .. ".csr"), cn))
         run(string.format("openssl x509 -req -in %s -CA %s -CAkey %s -CAcreateserial -days %d -extfile %s -out %s",
