@@ -2,7 +2,7 @@
 -- limits (414, 431, 413), versions (505), expectations (100, 417), slow and idle clients
 -- (408, close), handler failures (500 without a traceback), pipelining, HTTP/1.0, HEAD,
 -- chunked request bodies. The server must never crash and never send Lua error text.
-require "ratchet"
+local ratchet = require "ratchet"
 local h = require "helper"
 local t = require "httptest"
 
@@ -166,6 +166,7 @@ h.run(function()
 
     -- a slow client (a header line every 0.4 s) is cut off with 408 after header_timeout
     s = h.connect(port)
+    local slow_started = ratchet.now()
     t.send_all(s, "GET /slow HTTP/1.1\r\nHost: x\r\n")
     local answer = ""
     s:set_timeout(0.4)
@@ -175,8 +176,11 @@ h.run(function()
         if ok then answer = answer .. d end
         pcall(t.send_all, s, "X-" .. i .. ": slow\r\n")
     end
+    local slow_took = ratchet.now() - slow_started
     s:close()
     h.eq(status(answer), 408, "slow client gets 408: " .. answer)
+    -- the head deadline is on a monotonic clock: never early, and not seconds late
+    assert(slow_took >= 0.95 and slow_took < 2.5, "408 after " .. slow_took .. " s, header_timeout 1")
 
     -- an idle keep-alive connection is closed after idle_timeout, without a reply
     s = h.connect(port)

@@ -88,3 +88,12 @@ k = ratchet.new(function() ratchet.thread.timer(10) end)
 k:loop_once()
 k = nil
 collectgarbage(); collectgarbage()
+
+-- ratchet.now(): monotonic seconds, advancing with timers.
+h.run(function()
+    local t0 = ratchet.now()
+    assert(type(t0) == "number" and t0 > 0, "now() is a positive number")
+    ratchet.thread.timer(0.05)
+    local dt = ratchet.now() - t0
+    assert(dt >= 0.045 and dt < 5, "now() advanced by " .. dt)
+end)

@@ -81,14 +81,14 @@ local function flush(c)
 end
 
 -- One read. While a request head is incomplete the wait is bounded by what is left of the
--- header deadline (os.time is the clock Lua has), else by `wait`.
+-- header deadline (on ratchet's monotonic clock), else by `wait`.
+local now = ratchet.now
 local function recv(c, head_partial)
     if head_partial and c.opt.header_timeout >= 0 then
-        local now = os.time()
+        local t = now()
         local started = c.head_started
-        if not started then started = now; c.head_started = now end
-        -- whole seconds: one more, so that the deadline errs late (by under 2 s), never early
-        local left = c.opt.header_timeout + 1 - (now - started)
+        if not started then started = t; c.head_started = t end
+        local left = c.opt.header_timeout - (t - started)
         if left <= 0 then
             error(ratchet.error.new("Timed out reading the request head.", "ETIMEDOUT",
                 "ratchet.http.server.handle()"), 0)
@@ -531,11 +531,11 @@ local function linger(c)
     pcall(function()
         c.sock:shutdown("write")
         set_timeout(c, 1)
-        local got, deadline = 0, os.time() + 2
+        local got, deadline = 0, now() + 2
         repeat
             local d = c.sock:recv(RECV_SIZE)
             got = got + #d
-        until d == "" or got > 1048576 or os.time() > deadline
+        until d == "" or got > 1048576 or now() > deadline
     end)
 end
 

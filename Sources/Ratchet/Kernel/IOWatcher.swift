@@ -187,3 +187,26 @@ extension Kernel {
         return s
     }
 }
+
+/// A kernel's watchers by descriptor. Descriptors are small dense integers, so an array
+/// indexed by fd is smaller and cheaper than a dictionary (one entry per connection).
+struct WatcherTable {
+    private var byFD: [IOWatcher?] = []
+
+    subscript(fd: Int32) -> IOWatcher? {
+        get { fd >= 0 && Int(fd) < byFD.count ? byFD[Int(fd)] : nil }
+        set {
+            guard fd >= 0 else { return }
+            let i = Int(fd)
+            if i >= byFD.count {
+                guard newValue != nil else { return }
+                byFD.append(contentsOf: repeatElement(nil, count: max(i + 1 - byFD.count, byFD.count)))
+            }
+            byFD[i] = newValue
+        }
+    }
+
+    var values: [IOWatcher] { byFD.compactMap { $0 } }
+
+    mutating func removeAll() { byFD.removeAll() }
+}

@@ -27,7 +27,7 @@ public final class Kernel: LuaHandle {
     var breakRequested = false
     var running = false
     /// Every I/O watcher on this base, by descriptor, so block_on and the handles share one.
-    var watchers: [Int32: IOWatcher] = [:]
+    var watchers = WatcherTable()
     var signalWatchers: [Int32: SignalWatcher] = [:]
     /// Threads parked with a zero timeout: they time out after the next non-blocking poll,
     /// without a libevent timer (sleep(0) is common and 100,000 timers in a heap are not free).

@@ -1,5 +1,6 @@
 import CLua
 import CLibEvent
+import Glibc
 
 /// `ratchet.new` and the kernel object's Lua methods.
 enum KernelLibrary {
@@ -96,6 +97,15 @@ enum KernelLibrary {
         lua.pushValue(thread)
         lua.pushValue(-2)
         lua_rawset(lua.L, -4)
+        return 1
+    }
+
+    /// ratchet.now(): seconds on the monotonic clock (an extension), for deadlines that
+    /// os.time's whole seconds are too coarse for and wall-clock jumps must not move.
+    static let now: LuaImpl = { L, _, _ in
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        Lua(L).push(Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9)
         return 1
     }
 

@@ -7,33 +7,35 @@ public final class LuaThread {
     /// Why a waiting thread was woken; read by the Swift function that parked it.
     public enum Wake: Equatable { case none, ready(Int), timeout, signal }
 
+    // Fields are grouped by size so the object packs tightly: every idle connection has one.
     unowned(unsafe) let kernel: Kernel
     public let co: OpaquePointer
-    var ref: Int32
-    var state: State = .ready
-    var background: Bool
-    /// Values pushed on the coroutine's stack for the next resume.
-    var nargs: Int32 = 0
-    var queued = false
-    public internal(set) var wake: Wake = .none
     /// What the thread is parked on; each is told to forget it when it wakes. The first I/O
     /// watcher has its own unowned slot (watchers outlive their waits), the rest an array.
     unowned(unsafe) var ioSource: IOWatcher?
     var sources: [WaitSource] = []
-    /// Counts toward deadlock detection: a thread parked on something that can fire.
-    var countsAsPending = false
-    /// The per-thread timeout timer, created on first use.
+    /// The per-thread timeout timer and alarm, created on first use.
     var timer: OpaquePointer?
     var alarm: OpaquePointer?
+    /// wait_all: who waits for this one.
+    var joiners: [LuaThread] = []
+    public internal(set) var wake: Wake = .none
+    var ref: Int32
+    /// Values pushed on the coroutine's stack for the next resume.
+    var nargs: Int32 = 0
     var alarmCallbackRef: Int32 = LUA_NOREF
+    /// Bumped on every park, so a stale zero-timeout entry cannot wake a later wait.
+    var waitGeneration: UInt32 = 0
+    /// wait_all: how many threads this one still waits for.
+    var joinPending: Int32 = 0
+    var state: State = .ready
+    var background: Bool
+    var queued = false
+    /// Counts toward deadlock detection: a thread parked on something that can fire.
+    var countsAsPending = false
     var alarmFired = false
     var killRequested = false
     var flags: UInt8 = 0
-    /// Bumped on every park, so a stale zero-timeout entry cannot wake a later wait.
-    var waitGeneration: UInt32 = 0
-    /// wait_all: how many threads this one still waits for, and who waits for this one.
-    var joinPending = 0
-    var joiners: [LuaThread] = []
 
     init(kernel: Kernel, co: OpaquePointer, ref: Int32, background: Bool) {
         self.kernel = kernel

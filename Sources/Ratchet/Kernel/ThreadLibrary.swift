@@ -67,7 +67,7 @@ enum ThreadLibrary {
             return Status.yield()
         }
         for target in targets { target.joiners.append(t) }
-        t.joinPending = targets.count
+        t.joinPending = Int32(targets.count)
         t.state = .joining
         return Status.yield()
     }
