@@ -118,9 +118,11 @@ enum RatchetError {
 }
 
 extension Lua {
-    /// Raises a ratchet error for `errno` (description strerror, code its symbolic name).
-    public func raiseErrno(_ function: StaticString, _ syscall: StaticString, _ errnoValue: Int32) -> Int32 {
-        RatchetError.push(self, description: Errno.description(errnoValue),
+    /// Raises a ratchet error for `errno`: code its symbolic name, description strerror's text,
+    /// or `description` where a message naming the object (a path, a program) says more.
+    public func raiseErrno(_ function: StaticString, _ syscall: StaticString, _ errnoValue: Int32,
+                           description: String? = nil) -> Int32 {
+        RatchetError.push(self, description: description ?? Errno.description(errnoValue),
                           code: Errno.name(errnoValue).map { "\($0)" },
                           function: "\(function)", syscall: "\(syscall)", errno: errnoValue)
         return Status.raise

@@ -1,28 +1,10 @@
 import CLua
 import Glibc
 
-/// One parent end of a child's stdin, stdout or stderr pipe: non-blocking, close-on-exec.
-class ExecPipe {
-    private(set) var fd: Int32
-    var watcher: IOWatcher?
-
-    init(fd: Int32) { self.fd = fd }
-
-    /// Returns false when it was already closed.
-    @discardableResult func closeFD() -> Bool {
-        guard fd >= 0 else { return false }
-        watcher?.release()
-        watcher = nil
-        Glibc.close(fd)
-        fd = -1
-        return true
-    }
-
-    deinit { closeFD() }
-}
+// The parent's ends of a child's stdin, stdout and stderr pipes: non-blocking, close-on-exec.
 
 /// The child's stdout or stderr, seen from the parent.
-final class PipeReader: ExecPipe, LuaHandle {
+final class PipeReader: OwnedDescriptor, LuaHandle {
     static let metatableName: StaticString = "ratchet_exec_reader_meta"
     private var buffer: UnsafeMutableRawPointer?
     private var capacity = 0
@@ -43,7 +25,7 @@ final class PipeReader: ExecPipe, LuaHandle {
 }
 
 /// The child's stdin, seen from the parent.
-final class PipeWriter: ExecPipe, LuaHandle {
+final class PipeWriter: OwnedDescriptor, LuaHandle {
     static let metatableName: StaticString = "ratchet_exec_writer_meta"
     func close(_ lua: Lua) { closeFD() }
 }
