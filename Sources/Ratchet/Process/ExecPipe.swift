@@ -19,7 +19,7 @@ final class PipeReader: OwnedDescriptor, LuaHandle {
         return b
     }
 
-    func close(_ lua: Lua) { closeFD() }
+    func close(_ lua: Lua) { closeFD(lua) }
 
     deinit { buffer?.deallocate() }
 }
@@ -27,7 +27,7 @@ final class PipeReader: OwnedDescriptor, LuaHandle {
 /// The child's stdin, seen from the parent.
 final class PipeWriter: OwnedDescriptor, LuaHandle {
     static let metatableName: StaticString = "ratchet_exec_writer_meta"
-    func close(_ lua: Lua) { closeFD() }
+    func close(_ lua: Lua) { closeFD(lua) }
 }
 
 /// The pipe objects' Lua methods.
@@ -59,7 +59,7 @@ enum ExecPipeLibrary {
     static let readerClose: LuaImpl = { L, _, _ in
         let lua = Lua(L)
         guard let p = PipeReader.get(lua, 1) else { return lua.typeError(1, "ratchet.exec reader") }
-        guard p.closeFD() else { return 0 }
+        guard p.closeFD(lua) else { return 0 }
         lua.push(true)
         return 1
     }
@@ -67,7 +67,7 @@ enum ExecPipeLibrary {
     static let writerClose: LuaImpl = { L, _, _ in
         let lua = Lua(L)
         guard let p = PipeWriter.get(lua, 1) else { return lua.typeError(1, "ratchet.exec writer") }
-        guard p.closeFD() else { return 0 }
+        guard p.closeFD(lua) else { return 0 }
         lua.push(true)
         return 1
     }

@@ -5,7 +5,7 @@ import Glibc
 final class TimerFD: OwnedDescriptor, LuaHandle {
     static let metatableName: StaticString = "ratchet_timerfd_meta"
 
-    func close(_ lua: Lua) { closeFD() }
+    func close(_ lua: Lua) { closeFD(lua) }
 }
 
 extension timespec {

@@ -13,11 +13,11 @@ class OwnedDescriptor {
 
     var isClosed: Bool { fd < 0 }
 
-    /// Returns false when it was already closed.
-    @discardableResult func closeFD() -> Bool {
+    /// Returns false when it was already closed. With `lua`, a watcher that a block_on on
+    /// this descriptor left in the running kernel is released too.
+    @discardableResult func closeFD(_ lua: Lua? = nil) -> Bool {
         guard fd >= 0 else { return false }
-        watcher?.release()
-        watcher = nil
+        Kernel.forgetDescriptor(fd, watcher: &watcher, lua: lua)
         Glibc.close(fd)
         fd = -1
         return true
