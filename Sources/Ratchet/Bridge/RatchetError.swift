@@ -130,14 +130,16 @@ extension Lua {
 
     /// Raises a ratchet error with a ratchet code (ETIMEDOUT, DEADLOCK, …) and no errno,
     /// except that codes naming an errno also get the number, so `err.errno` is useful.
-    public func raiseError(_ function: String, _ code: String, _ description: String) -> Int32 {
+    public func raiseError(_ function: String, _ code: String, _ description: String,
+                           syscall: String? = nil) -> Int32 {
         RatchetError.push(self, description: description, code: code, function: function,
-                          errno: Errno.number(code))
+                          syscall: syscall, errno: Errno.number(code))
         return Status.raise
     }
 
+    /// ETIMEDOUT "Timed out on <what>." with `what` (recv, connect, …) as the syscall.
     public func raiseTimeout(_ function: String, _ what: String) -> Int32 {
-        raiseError(function, "ETIMEDOUT", "Timed out on \(what).")
+        raiseError(function, "ETIMEDOUT", "Timed out on \(what).", syscall: what)
     }
 }
 
