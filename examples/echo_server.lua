@@ -10,7 +10,8 @@ local function serve(client, from)
     while true do
         local data = client:recv()
         if data == "" then break end          -- the peer closed
-        client:send(data)
+        local rest = data                     -- send may take only part of it
+        repeat rest = client:send(rest) until not rest
     end
     client:close()
 end

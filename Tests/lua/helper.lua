@@ -89,5 +89,142 @@ function M.sh(cmd)
     return (out:gsub("%s+$", "")), ok
 end
 
+--- Runs a shell command that must succeed (else an error with its output); returns its
+--- output, trimmed.
+function M.sh_ok(cmd)
+    local out, ok = M.sh(cmd)
+    if not ok then error("command failed: " .. cmd .. "\n" .. out, 2) end
+    return out
+end
+
+--- The contents of `path`, or nil when it cannot be opened.
+function M.read_file(path)
+    local f = io.open(path, "rb")
+    if not f then return nil end
+    local s = f:read("a")
+    f:close()
+    return s
+end
+
+--- Writes `data` to a new temporary file and returns its path.
+function M.write_tmp(data, suffix)
+    local path = M.tmpname(suffix or "data")
+    local f = assert(io.open(path, "wb"))
+    f:write(data)
+    f:close()
+    return path
+end
+
+--- Sleeps: inside a ratchet thread only this thread waits (the kernel keeps serving the
+--- peers the test talks to); outside a kernel the process sleeps.
+function M.sleep(seconds)
+    if ratchet.thread.self() then ratchet.thread.timer(seconds) else os.execute("sleep " .. seconds) end
+end
+
+--- Calls `check()` every 20 ms until it returns a true value, and returns that value; nil
+--- after `seconds` (default 15), so the caller's assert can say what did not happen.
+function M.wait_until(check, seconds)
+    local deadline = os.time() + (seconds or 15)
+    repeat
+        local v = check()
+        if v then return v end
+        M.sleep(0.02)
+    until os.time() > deadline
+end
+
+--- A listening TCP socket on 127.0.0.1 (or `host`) on a free port: socket, port.
+function M.listen(host)
+    local rec = ratchet.socket.prepare_tcp(host or "127.0.0.1", 0)
+    local s = ratchet.socket.new(rec.family, rec.socktype, rec.protocol)
+    s:setsockopt("SO_REUSEADDR", true)
+    s:bind(rec.addr)
+    s:listen()
+    local _, port = s:getsockname()
+    return s, port
+end
+
+--- A TCP socket connected to 127.0.0.1 (or `host`) on `port`.
+function M.connect(port, host)
+    local rec = ratchet.socket.prepare_tcp(host or "127.0.0.1", port)
+    local s = ratchet.socket.new(rec.family, rec.socktype, rec.protocol)
+    s:connect(rec.addr)
+    return s
+end
+
+--- Whether process `pid` still runs. A zombie counts as gone: an orphan's new parent may
+--- never reap it.
+function M.alive(pid)
+    local stat = M.read_file("/proc/" .. pid .. "/stat")
+    local state = stat and stat:match("%) (%a)")
+    return state ~= nil and state ~= "Z"
+end
+
+-- Child processes: every one runs under `timeout`, so none outlives a test that is killed
+-- before it stops them. `timeout` makes its own process group and passes a signal on to
+-- all of it, so stopping a job also ends whatever its command started.
+local job = {}
+job.__index = job
+local jobs = {}
+
+--- Starts the shell command line `cmd` in the background, stdin from `opts.input` (default
+--- /dev/null), stdout and stderr to the file `job.log`, ended by `timeout` after
+--- `opts.limit` seconds (default 110). `local j <close> = helper.spawn(...)` stops it
+--- however the test ends; `helper.stop_all()` stops every job not yet stopped.
+function M.spawn(cmd, opts)
+    opts = opts or {}
+    local base = M.tmpname("job")
+    local f = assert(io.open(base .. ".cmd", "w"))
+    f:write(cmd, "\n")
+    f:close()
+    f = assert(io.open(base .. ".sh", "w"))
+    f:write(string.format("timeout -k 2 %d sh %s.cmd <%s >%s.log 2>&1 &\n", opts.limit or 110, base,
+        opts.input or "/dev/null", base))
+    -- print the pid, let go of the pipe, then leave the exit status where job:wait finds it
+    f:write("echo $!\nexec >/dev/null\nwait $!\n",
+        "echo $? >", base, ".rc.tmp; mv ", base, ".rc.tmp ", base, ".rc\n")
+    f:close()
+    local p = io.popen("sh " .. base .. ".sh 2>/dev/null &")
+    local pid = tonumber(p:read("l"))
+    p:close()
+    assert(pid, "could not start " .. cmd)
+    local j = setmetatable({pid = pid, log = base .. ".log", base = base, cmd = cmd}, job)
+    jobs[#jobs + 1] = j
+    return j
+end
+
+function job:output() return M.read_file(self.log) or "" end
+
+--- Waits until the command ends; returns its exit status and output. Past `seconds`
+--- (default 60) the command is stopped and an error raised.
+function job:wait(seconds)
+    local rc = M.wait_until(function() return tonumber(M.read_file(self.base .. ".rc")) end, seconds or 60)
+    if rc then return rc, self:output() end
+    self:stop()
+    error("command timed out: " .. self.cmd .. "\n" .. self:output(), 2)
+end
+
+--- Waits until the output matches `pattern` and returns the first capture; raises with the
+--- output so far when it does not within `seconds` (default 15).
+function job:wait_for(pattern, seconds)
+    local cap = M.wait_until(function() return self:output():match(pattern) end, seconds)
+    if cap then return cap end
+    error("timed out waiting for '" .. pattern .. "' from " .. self.cmd .. ":\n" .. self:output(), 2)
+end
+
+--- Sends SIGTERM and waits up to 2 s for the job to go (SIGKILL then).
+function job:stop()
+    if not M.alive(self.pid) then return end
+    os.execute("kill " .. self.pid .. " 2>/dev/null")
+    if M.wait_until(function() return not M.alive(self.pid) end, 2) then return end
+    os.execute("kill -9 " .. self.pid .. " 2>/dev/null")
+end
+
+job.__close = job.stop
+
+function M.stop_all()
+    for _, j in ipairs(jobs) do j:stop() end
+    jobs = {}
+end
+
 math.randomseed(os.time() ~ M.pid())
 return M

@@ -1,6 +1,5 @@
 -- Shared by the HTTP tests: a server on a free loopback port inside the running kernel,
--- raw exchanges over a plain socket, and external programs (curl, wrk) run in the
--- background while the kernel keeps serving.
+-- raw exchanges over a plain socket, and assertions on the text that comes back.
 local ratchet = require "ratchet"
 local server = require "ratchet.http.server"
 local h = require "helper"
@@ -8,21 +7,10 @@ local thread = ratchet.thread
 
 local M = {}
 
---- A listening socket on 127.0.0.1 (or `host`) and a free port.
-function M.listen(host)
-    local rec = ratchet.socket.prepare_tcp(host or "127.0.0.1", 0)
-    local s = ratchet.socket.new(rec.family, rec.socktype, rec.protocol)
-    s:setsockopt("SO_REUSEADDR", true)
-    s:bind(rec.addr)
-    s:listen()
-    local _, port = s:getsockname()
-    return s, port
-end
-
 --- Serves `handlers` on a free port: returns the port and a stats table
 -- {connections = n, threads = {...}}; stats.stop() kills the server threads.
 function M.serve(handlers, options, host)
-    local listener, port = M.listen(host)
+    local listener, port = h.listen(host)
     local stats = {connections = 0, threads = {}}
     local acceptor = thread.attach(function()
         while true do
@@ -48,14 +36,6 @@ function M.serve(handlers, options, host)
     return port, stats
 end
 
---- A connected plain socket to 127.0.0.1:port.
-function M.connect(port, host)
-    local rec = ratchet.socket.prepare_tcp(host or "127.0.0.1", port)
-    local s = ratchet.socket.new(rec.family, rec.socktype, rec.protocol)
-    s:connect(rec.addr)
-    return s
-end
-
 local function send_all(s, data)
     local rest = s:send(data)
     while rest do rest = s:send(rest) end
@@ -77,7 +57,7 @@ end
 --- Sends `request` raw on a new connection and returns everything the server sent before
 -- closing (or going quiet for `timeout` seconds).
 function M.raw(port, request, timeout)
-    local s = M.connect(port)
+    local s = h.connect(port)
     send_all(s, request)
     local got = M.read_all(s, timeout)
     s:close()
@@ -109,32 +89,6 @@ function M.read_responses(s, n, timeout)
         ::continue::
     end
     return out, buf
-end
-
---- Runs a shell command in the background and waits (sleeping this thread, so the kernel
--- keeps serving) until it ends: returns its output (stdout and stderr) and exit status.
-function M.bg(cmd, limit)
-    local out = h.tmpname("out")
-    os.execute(string.format("( ( %s ) > %s 2>&1; echo $? > %s.rc ) &", cmd, out, out))
-    local waited = 0
-    limit = limit or 60
-    while true do
-        local f = io.open(out .. ".rc")
-        if f then
-            local rc = f:read("n")
-            f:close()
-            if rc then
-                local fo = io.open(out)
-                local o = fo:read("a")
-                fo:close()
-                os.remove(out); os.remove(out .. ".rc")
-                return o, rc
-            end
-        end
-        if waited > limit then error("background command did not finish in " .. limit .. " s: " .. cmd) end
-        thread.timer(0.05)
-        waited = waited + 0.05
-    end
 end
 
 --- Asserts that `s` contains the plain string `want`.

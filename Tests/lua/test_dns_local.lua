@@ -7,13 +7,7 @@ local helper = require "helper"
 local dnsmasq = require "dnsmasq"
 local eq = helper.eq
 
-local function file(text)
-    local path = helper.tmpname("hosts")
-    local f = assert(io.open(path, "w"))
-    f:write(text)
-    f:close()
-    return path
-end
+local function file(text) return helper.write_tmp(text, "hosts") end
 
 local hosts = ratchet.dns.hosts.new{file [[
 # a comment line

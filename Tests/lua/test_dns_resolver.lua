@@ -7,13 +7,7 @@ local helper = require "helper"
 local dnsmasq = require "dnsmasq"
 local eq = helper.eq
 
-local function file(text)
-    local path = helper.tmpname("conf")
-    local f = assert(io.open(path, "w"))
-    f:write(text)
-    f:close()
-    return path
-end
+local function file(text) return helper.write_tmp(text, "conf") end
 
 local function raises_arg(n, what, f, ...)
     local e = helper.raises_msg("bad argument #" .. n .. " to ", f, ...)

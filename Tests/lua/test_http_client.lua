@@ -2,25 +2,18 @@
 -- close-delimited responses, a kept-alive connection reused for several requests, HEAD,
 -- 204, string and streamed (chunked) request bodies, Host, redirects (off by default), the
 -- reference's new(socket):query(...), and fetch(url) errors.
-local ratchet = require "ratchet"
+require "ratchet"
 local http_client = require "ratchet.http.client"
 local h = require "helper"
 local t = require "httptest"
-local thread = ratchet.thread
 
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local portfile = h.tmpname("peer")
-os.execute(string.format("python3 %shttp_peer.py %s 60 >/dev/null 2>&1 &", here, portfile))
+local peer = h.spawn(string.format("python3 %shttp_peer.py %s 60", here, portfile))
 
 h.run(function()
-    local port, pid
-    for _ = 1, 200 do
-        local f = io.open(portfile)
-        if f then port, pid = f:read("n", "n"); f:close() end
-        if port then break end
-        thread.timer(0.05)
-    end
-    assert(port, "python http.server did not start")
+    local port = h.wait_until(function() return tonumber((h.read_file(portfile) or ""):match("^%d+")) end, 10)
+    assert(port, "python http.server did not start:\n" .. peer:output())
     local base = "http://127.0.0.1:" .. port
     local ok, err = pcall(function()
         -- Content-Length, multi-value headers
@@ -83,7 +76,7 @@ h.run(function()
         h.eq(data, "content-length body", "redirect target body")
 
         -- the reference form: new(socket):query(...) then the socket is closed
-        local sock = t.connect(port)
+        local sock = h.connect(port)
         local rc = http_client.new(sock)
         code, message, headers, data = rc:query("post", "/echo", {["Content-Length"] = {4}}, "abcd")
         h.eq(code, 200, "reference query code")
@@ -100,12 +93,12 @@ h.run(function()
         v6stats.stop()
 
         -- errors: nothing listening; a URL that is not http(s)
-        local listener, free = t.listen()
+        local listener, free = h.listen()
         listener:close()
         h.raises("ECONNREFUSED", http_client.fetch, "http://127.0.0.1:" .. free .. "/")
         h.raises_msg("unsupported URL scheme", http_client.fetch, "ftp://127.0.0.1/")
     end)
-    os.execute("kill " .. pid)
+    peer:stop()
     os.remove(portfile)
     if not ok then error(err, 0) end
 end)

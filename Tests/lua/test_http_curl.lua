@@ -41,7 +41,8 @@ function handlers:POST(uri, headers, data)
 end
 
 local function curl(args)
-    return t.bg("curl -sS -m 20 " .. args, 30)
+    local rc, out = h.spawn("curl -sS -m 20 " .. args):wait(30)
+    return out, rc
 end
 
 h.run(function()

@@ -10,23 +10,9 @@ local t = require "httptest"
 local ssl = ratchet.ssl
 assert(ssl and ssl.new, "ratchet.ssl is missing")
 
--- A test CA and a server certificate for localhost / 127.0.0.1; another CA that is not
--- trusted by anything.
-local dir = h.tmpname("https")
-local function run(cmd)
-    local out, ok = h.sh(cmd)
-    assert(ok, "command failed: " .. cmd .. "\n" .. out)
-end
-run("mkdir -p " .. dir)
-local EC = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes"
-run(("openssl req -x509 %s -keyout %s/ca.key -out %s/ca.pem -subj /CN=HTTP-Test-CA -days 2"):format(EC, dir, dir))
-run(("openssl req -x509 %s -keyout %s/other.key -out %s/other.pem -subj /CN=Other-CA -days 2"):format(EC, dir, dir))
-run(("openssl req %s -keyout %s/server.key -out %s/server.csr -subj /CN=localhost"):format(EC, dir, dir))
-local ext = io.open(dir .. "/server.ext", "w")
-ext:write("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
-ext:close()
-run(("openssl x509 -req -in %s/server.csr -CA %s/ca.pem -CAkey %s/ca.key -CAcreateserial -days 2 " ..
-    "-extfile %s/server.ext -out %s/server.pem"):format(dir, dir, dir, dir, dir))
+-- A test CA and a server certificate for localhost / 127.0.0.1 signed by it; `untrusted`
+-- (self-signed) stands for a CA that did not sign the server's certificate.
+local certs = require("tls_helper").certs("ec")
 
 local handlers = {}
 function handlers:GET(uri)
@@ -38,13 +24,13 @@ end
 
 h.run(function()
     local sctx = ssl.new(ssl.TLSv1_server)   -- the reference's name
-    sctx:load_certs(dir .. "/server.pem", dir .. "/server.key")
+    sctx:load_certs(certs.server, certs.server_key)
     local port, stats = t.serve(handlers, {tls = sctx, idle_timeout = 5, header_timeout = 5})
     local base = "https://localhost:" .. port
 
     -- curl, verifying with the test CA: two URLs, one TLS connection
-    local out, rc = t.bg(("curl -sS -v -m 20 --cacert %s/ca.pem --resolve localhost:%d:127.0.0.1 %s/a %s/b")
-        :format(dir, port, base, base), 30)
+    local rc, out = h.spawn(("curl -sS -v -m 20 --cacert %s --resolve localhost:%d:127.0.0.1 %s/a %s/b")
+        :format(certs.ca, port, base, base)):wait(30)
     h.eq(rc, 0, "curl over TLS: " .. out)
     t.has(out, "secure /a\n", "first URL over TLS")
     t.has(out, "secure /b\n", "second URL over TLS")
@@ -53,21 +39,21 @@ h.run(function()
     h.eq(stats.connections, 1, "one TLS connection for two URLs")
 
     -- curl chunked upload over TLS
-    out, rc = t.bg(("curl -sS -m 20 --cacert %s/ca.pem --resolve localhost:%d:127.0.0.1 " ..
-        "-H 'Transfer-Encoding: chunked' --data-binary 'tls upload' %s/up"):format(dir, port, base), 30)
+    rc, out = h.spawn(("curl -sS -m 20 --cacert %s --resolve localhost:%d:127.0.0.1 " ..
+        "-H 'Transfer-Encoding: chunked' --data-binary 'tls upload' %s/up"):format(certs.ca, port, base)):wait(30)
     h.eq(rc, 0, "curl upload over TLS: " .. out)
     h.eq(out, "tls upload", "upload echoed over TLS")
 
     -- our client, given the CA: verified, by name and by address
-    local code, _, _, data = http_client.fetch(base .. "/fetched", {ca_file = dir .. "/ca.pem"})
+    local code, _, _, data = http_client.fetch(base .. "/fetched", {ca_file = certs.ca})
     h.eq(code, 200, "fetch over TLS")
     h.eq(data, "secure /fetched\n", "fetch body over TLS")
-    code = http_client.fetch("https://127.0.0.1:" .. port .. "/ip", {ca_file = dir .. "/ca.pem"})
+    code = http_client.fetch("https://127.0.0.1:" .. port .. "/ip", {ca_file = certs.ca})
     h.eq(code, 200, "fetch by IP address over TLS")
 
     -- one kept-alive TLS connection for several requests
     local before = stats.connections
-    local c = http_client.connect(base, {ca_file = dir .. "/ca.pem"})
+    local c = http_client.connect(base, {ca_file = certs.ca})
     for i = 1, 3 do
         code, _, _, data = c:query("GET", "/k" .. i)
         h.eq(data, "secure /k" .. i .. "\n", "kept-alive TLS request " .. i)
@@ -76,16 +62,15 @@ h.run(function()
     h.eq(stats.connections - before, 1, "three requests, one TLS connection")
 
     -- an untrusted server certificate is refused; verify = false accepts it
-    h.raises("EVERIFY", http_client.fetch, base .. "/x", {ca_file = dir .. "/other.pem"})
+    h.raises("EVERIFY", http_client.fetch, base .. "/x", {ca_file = certs.untrusted})
     h.raises("EVERIFY", http_client.fetch, base .. "/x")   -- the system store
-    code = http_client.fetch(base .. "/x", {ca_file = dir .. "/other.pem", verify = false})
+    code = http_client.fetch(base .. "/x", {ca_file = certs.untrusted, verify = false})
     h.eq(code, 200, "verify = false")
 
     -- plain text to the TLS port: that connection fails, the server goes on
     t.raw(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 2)
-    code = http_client.fetch(base .. "/after", {ca_file = dir .. "/ca.pem"})
+    code = http_client.fetch(base .. "/after", {ca_file = certs.ca})
     h.eq(code, 200, "still serving TLS after a plain-text client")
     stats.stop()
 end)
-run("rm -rf " .. dir)
 print("http https ok")

@@ -17,7 +17,7 @@ end
 
 -- wrk's summary: requests done, and every kind of error it counts.
 local function wrk(args, url)
-    local out, rc = t.bg("wrk --timeout 10s " .. args .. " " .. url, 60)
+    local rc, out = h.spawn("wrk --timeout 10s " .. args .. " " .. url):wait(60)
     h.eq(rc, 0, "wrk exit status: " .. out)
     local requests = tonumber(out:match("(%d+) requests in"))
     assert(requests, "no request count in wrk output:\n" .. out)

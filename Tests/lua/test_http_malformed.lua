@@ -5,7 +5,6 @@
 local ratchet = require "ratchet"
 local h = require "helper"
 local t = require "httptest"
-local thread = ratchet.thread
 
 local handler_errors = {}
 local handlers = {}
@@ -98,7 +97,7 @@ h.run(function()
     expect("POST / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\nx", 417, "unknown expectation")
 
     -- handler failures: 500 without any Lua text, and the connection stays usable
-    local s = t.connect(port)
+    local s = h.connect(port)
     t.send_all(s, "GET /boom HTTP/1.1\r\nHost: x\r\n\r\nGET /nil HTTP/1.1\r\nHost: x\r\n\r\n" ..
         "GET /badcode HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n")
     local resps = t.read_responses(s, 4)
@@ -113,7 +112,7 @@ h.run(function()
     t.has(handler_errors[1], "handler exploded", "error reported")
 
     -- pipelining: three requests in one write, answered in order
-    s = t.connect(port)
+    s = h.connect(port)
     t.send_all(s, "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" ..
         "GET /3 HTTP/1.1\r\nHost: x\r\n\r\n")
     resps = t.read_responses(s, 3)
@@ -123,7 +122,7 @@ h.run(function()
     s:close()
 
     -- HEAD: the GET handler's Content-Length and no body (the next response follows at once)
-    s = t.connect(port)
+    s = h.connect(port)
     t.send_all(s, "HEAD /3 HTTP/1.1\r\nHost: x\r\n\r\nGET /4 HTTP/1.1\r\nHost: x\r\n\r\n")
     s:set_timeout(5)
     local got = ""
@@ -145,7 +144,7 @@ h.run(function()
     t.has(r, "Connection: close", "Connection: close answered")
 
     -- Expect: 100-continue: the interim response comes before the body is sent
-    s = t.connect(port)
+    s = h.connect(port)
     t.send_all(s, "POST /e HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
     s:set_timeout(5)
     h.eq(s:recv(), "HTTP/1.1 100 Continue\r\n\r\n", "100 Continue")
@@ -155,7 +154,7 @@ h.run(function()
     s:close()
 
     -- HTTP/1.0 keep-alive on request
-    s = t.connect(port)
+    s = h.connect(port)
     t.send_all(s, "GET /k HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
     resps = t.read_responses(s, 1)
     t.has(resps[1].head, "Connection: keep-alive", "1.0 keep-alive acknowledged")
@@ -166,7 +165,7 @@ h.run(function()
     s:close()
 
     -- a slow client (a header line every 0.4 s) is cut off with 408 after header_timeout
-    s = t.connect(port)
+    s = h.connect(port)
     local slow_started = ratchet.now()
     t.send_all(s, "GET /slow HTTP/1.1\r\nHost: x\r\n")
     local answer = ""
@@ -184,7 +183,7 @@ h.run(function()
     assert(slow_took >= 0.95 and slow_took < 2.5, "408 after " .. slow_took .. " s, header_timeout 1")
 
     -- an idle keep-alive connection is closed after idle_timeout, without a reply
-    s = t.connect(port)
+    s = h.connect(port)
     t.send_all(s, "GET /idle HTTP/1.1\r\nHost: x\r\n\r\n")
     resps = t.read_responses(s, 1)
     h.eq(resps[1].body, "got /idle", "before idling")
@@ -192,7 +191,7 @@ h.run(function()
     h.eq(s:recv(), "", "idle connection closed by the server")
     s:close()
     -- a connection that never sends anything is closed too
-    s = t.connect(port)
+    s = h.connect(port)
     s:set_timeout(5)
     h.eq(s:recv(), "", "silent connection closed")
     s:close()

@@ -7,14 +7,13 @@ local http_server = require "ratchet.http.server"
 local http_client = require "ratchet.http.client"
 local common = require "ratchet.http.common"
 local h = require "helper"
-local t = require "httptest"
 local thread = ratchet.thread
 
 assert(ratchet.http.server == http_server and ratchet.http.client == http_client, "globals")
 
 local seen = {}
 h.run(function()
-    local listener, port = t.listen()
+    local listener, port = h.listen()
     local server_thread = thread.attach(function()
         for _ = 1, 3 do
             local client, from = listener:accept()
@@ -39,7 +38,7 @@ h.run(function()
     end)
 
     -- the original test_http_get exchange
-    local c = http_client.new(t.connect(port))
+    local c = http_client.new(h.connect(port))
     local code, reason, headers, data = c:query("get", "/test/uri",
         {["X-Command-Header"] = {"one", "two"}, ["Content-Length"] = {12}}, "command data")
     h.eq(code, 250, "code")
@@ -59,13 +58,13 @@ h.run(function()
     h.eq(c.socket:get_fd(), -1, "client socket closed")
 
     -- a body without a Content-Length from the caller gets one; "" body arrives as ""
-    c = http_client.new(t.connect(port))
+    c = http_client.new(h.connect(port))
     code = c:query("POST", "/x", nil, "")
     h.eq(code, 201, "POST code")
     h.eq(seen.post_data, "", "empty body")
 
     -- no handler for the method: 501
-    c = http_client.new(t.connect(port))
+    c = http_client.new(h.connect(port))
     code, reason = c:query("DELETE", "/x")
     h.eq(code, 501, "no handler")
     h.eq(reason, "Not Implemented", "501 reason")
@@ -75,7 +74,7 @@ end)
 
 -- serve (extension): one thread per connection; returns when the listener is closed
 h.run(function()
-    local listener, port = t.listen()
+    local listener, port = h.listen()
     local acceptor = thread.attach(http_server.serve, listener, {GET = function() return {data = "served"} end})
     local code, _, _, data = http_client.fetch("http://127.0.0.1:" .. port .. "/")
     h.eq(data, "served", "served by serve()")

@@ -14,20 +14,10 @@ assert(out:find("GET /no/such/file -> 404 Not Found", 1, true), out)
 -- serve a directory of our own in the background, then ask curl
 local dir = h.tmpname("static")
 assert(os.execute("mkdir -p " .. dir .. "/sub && printf 'hello file\\n' > " .. dir .. "/a.txt"))
-local log = dir .. ".log"
-os.execute(("timeout 20 lua5.4 %s %s 0 > %s 2>&1 & echo $! > %s.pid"):format(example, dir, log, log))
-local port   -- the example binds port 0 and prints the one it got
-for _ = 1, 100 do
-    local f = io.open(log)
-    port = f and tonumber(f:read("a"):match("serving .- on http://127%.0%.0%.1:(%d+)/"))
-    if f then f:close() end
-    if port then break end
-    os.execute("sleep 0.05")
-end
-local served = port ~= nil
-local pid = io.open(log .. ".pid"):read("n")
+local example_server = h.spawn(("lua5.4 %s %s 0"):format(example, dir), {limit = 20})
 local ok2, err = pcall(function()
-    assert(served, "the example did not start")
+    -- the example binds port 0 and prints the one it got
+    local port = example_server:wait_for("serving .- on http://127%.0%.0%.1:(%d+)/", 5)
     local base = ("http://127.0.0.1:%d"):format(port)
     local body = h.sh("curl -sS -m 10 " .. base .. "/a.txt")
     h.eq(body, "hello file", "file body")
@@ -40,7 +30,7 @@ local ok2, err = pcall(function()
     h.eq(h.sh("curl -s -m 10 -o /dev/null -w '%{http_code}' --path-as-is " .. base .. "/../../etc/passwd"), "403",
         "path leaving the root")
 end)
-os.execute("kill " .. pid .. " 2>/dev/null")
-os.execute("rm -rf " .. dir .. " " .. log .. " " .. log .. ".pid")
+example_server:stop()
+os.execute("rm -rf " .. dir)
 if not ok2 then error(err, 0) end
 print("http static example ok")

@@ -64,7 +64,6 @@ h.eq(loops, 4, "one loop() per break")
 -- loop_once returns true while threads remain, false when none do; noblock does not wait.
 k = ratchet.new(function() ratchet.thread.timer(0.05) end)
 h.eq(k:loop_once(), true, "first pass")
-local t0 = os.clock()
 h.eq(k:loop_once(true), true, "noblock pass")
 while k:loop_once() do end
 h.eq(k:loop_once(), false, "no threads left")

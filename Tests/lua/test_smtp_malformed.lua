@@ -8,7 +8,7 @@ local peer = require "smtp_peer"
 local server = require "ratchet.smtp.server"
 
 helper.run(function()
-    local listener, port = peer.listen()
+    local listener, port = helper.listen()
     local log = { closes = 0, data = {} }
     local options = { max_message_size = 1024 * 1024, idle_timeout = 5 }
     peer.serve(listener, function(conn)
@@ -19,7 +19,7 @@ helper.run(function()
     end)
 
     local function open()
-        local r = peer.raw(peer.connect(port))
+        local r = peer.raw(helper.connect(port))
         helper.eq(r:reply():sub(1, 4), "220 ", "banner")
         return r
     end

@@ -2,7 +2,7 @@
 -- relays to a smart host (aiosmtpd). The smart host is down at first, so the first
 -- message is deferred and retried; a recipient the smart host refuses (5xx) moves the
 -- message to spool/failed.
-local ratchet = require "ratchet"
+require "ratchet"
 local helper = require "helper"
 local peer = require "smtp_peer"
 
@@ -13,22 +13,16 @@ helper.run(function()
     local spool, smart = dir .. "/spool", dir .. "/smart"
     assert(os.execute("mkdir -p " .. smart))
     -- A port with nothing on it yet: the smart host comes up there later.
-    local probe, smart_port = peer.listen()
+    local probe, smart_port = helper.listen()
     probe:close()
 
-    local mta <close> = peer.spawn(("lua5.4 %s/examples/mta.lua --smarthost 127.0.0.1:%d --port 0 --spool %s --retry 0.3")
+    local mta <close> = helper.spawn(("lua5.4 %s/examples/mta.lua --smarthost 127.0.0.1:%d --port 0 --spool %s --retry 0.3")
         :format(root, smart_port, spool))
-    local port
-    for _ = 1, 200 do
-        port = tonumber(mta:output():match("listening on 127%.0%.0%.1:(%d+)"))
-        if port then break end
-        ratchet.thread.timer(0.05)
-    end
-    assert(port, "the MTA did not start:\n" .. mta:output())
+    local port = tonumber(mta:wait_for("listening on 127%.0%.0%.1:(%d+)", 10))
 
     local function swaks(to, body)
-        local path = peer.write_tmp(body)
-        local rc, out = peer.spawn(("swaks --server 127.0.0.1:%d --helo client.test --from sender@x.test --to %s --data @%s")
+        local path = helper.write_tmp(body)
+        local rc, out = helper.spawn(("swaks --server 127.0.0.1:%d --helo client.test --from sender@x.test --to %s --data @%s")
             :format(port, to, path)):wait(60)
         helper.eq(rc, 0, "swaks to the MTA\n" .. out)
         return out
@@ -37,37 +31,26 @@ helper.run(function()
     local out = swaks("one@ok.test,two@ok.test", "Subject: first\n\n.dotted body\nend")
     assert(out:find("250 2.6.0 Queued as", 1, true), out)
     -- Deferred while the smart host is down.
-    for _ = 1, 100 do
-        if mta:output():find("deferred", 1, true) then break end
-        ratchet.thread.timer(0.05)
-    end
-    assert(mta:output():find("deferred", 1, true), "no deferral:\n" .. mta:output())
+    mta:wait_for("deferred", 5)
     assert(helper.sh("ls " .. spool):find("%.env"), "message kept in the spool")
 
     local smarthost <close> = peer.aiosmtpd(smart, 1000000, smart_port)
-    local relayed = peer.wait_file(smart .. "/1.eml", 20)
+    local relayed = helper.wait_until(function() return helper.read_file(smart .. "/1.eml") end, 20)
     assert(relayed, "message not relayed after the retry:\n" .. mta:output())
     assert(relayed:find("^Received: from client%.test %(%[127%.0%.0%.1%]%)"), "Received header: " .. relayed:sub(1, 200))
     helper.eq(relayed:sub(-#"Subject: first\r\n\r\n.dotted body\r\nend\r\n"),
         "Subject: first\r\n\r\n.dotted body\r\nend\r\n", "relayed message body")
-    local env = peer.read_file(smart .. "/1.env")
+    local env = helper.read_file(smart .. "/1.env")
     helper.eq(env:match("^[^\n]*"), "sender@x.test", "relayed sender")
     helper.eq(env:match("\n([^\n]*)"), "one@ok.test,two@ok.test", "relayed recipients")
-    for _ = 1, 100 do
-        if not helper.sh("ls " .. spool):find("%.env") then break end
-        ratchet.thread.timer(0.05)
-    end
+    helper.wait_until(function() return not helper.sh("ls " .. spool):find("%.env") end, 5)
     assert(not helper.sh("ls " .. spool):find("%.env"), "spool emptied after relaying")
 
     -- Refused by the smart host: moved to spool/failed.
     swaks("bad@refused.test", "Subject: second\n\nbody")
-    local failed
-    for _ = 1, 200 do
-        failed = helper.sh("ls " .. spool .. "/failed")
-        if failed:find("%.env") then break end
-        ratchet.thread.timer(0.05)
-    end
+    helper.wait_until(function() return helper.sh("ls " .. spool .. "/failed"):find("%.env") end, 10)
+    local failed = helper.sh("ls " .. spool .. "/failed")
     assert(failed:find("%.env") and failed:find("%.eml"), "failed message not in spool/failed:\n" .. mta:output())
-    helper.eq(peer.read_file(smart .. "/2.eml"), nil, "refused message not delivered")
+    helper.eq(helper.read_file(smart .. "/2.eml"), nil, "refused message not delivered")
 end)
 print("ok")

@@ -22,7 +22,7 @@ end
 
 helper.run(function()
     local fds = socket_count()
-    local listener, port = peer.listen()
+    local listener, port = helper.listen()
     local received = {}
     peer.serve(listener, function(conn)
         local h = {}
@@ -46,7 +46,7 @@ helper.run(function()
     end)
 
     -- The reference test_smtp flow, with PIPELINING replies filled in after data().
-    local c = client.new(peer.connect(port))
+    local c = client.new(helper.connect(port))
     local banner = c:get_banner()
     helper.eq(banner.code, "220", "banner code (a number in the handler, a string here)")
     helper.eq(banner.message, "test banner", "banner")
@@ -99,7 +99,7 @@ helper.run(function()
     local threads = {}
     for n = 1, 50 do
         threads[n] = ratchet.thread.attach(function()
-            local cl = client.new(peer.connect(port))
+            local cl = client.new(helper.connect(port))
             cl:get_banner()
             cl:ehlo("c" .. n)
             cl:mailfrom("s" .. n .. "@x")

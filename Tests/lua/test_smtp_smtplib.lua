@@ -9,7 +9,7 @@ local here = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")
 local LIMIT = 1024 * 1024
 
 helper.run(function()
-    local listener, port = peer.listen()
+    local listener, port = helper.listen()
     local got = {}
     peer.serve(listener, function(conn)
         local h = {}
@@ -23,8 +23,8 @@ helper.run(function()
     local msg2 = "Subject: 8bit\r\n\r\nr\xc3\xa9sum\xc3\xa9 \xff\x80\r\n.\xc3\xa9"
     local big = ("x"):rep(998) .. "\r\n"
     big = big:rep(2 * LIMIT // #big)
-    local files = { peer.write_tmp(msg1), peer.write_tmp(msg2), peer.write_tmp(big) }
-    local rc, out = peer.spawn(("python3 %s/peers/smtplib_client.py %d %s"):format(here, port, table.concat(files, " ")))
+    local files = { helper.write_tmp(msg1), helper.write_tmp(msg2), helper.write_tmp(big) }
+    local rc, out = helper.spawn(("python3 %s/peers/smtplib_client.py %d %s"):format(here, port, table.concat(files, " ")))
         :wait(100)
     helper.eq(rc, 0, "smtplib client\n" .. out)
     local steps = {}

@@ -12,10 +12,7 @@ local server = require "ratchet.smtp.server"
 local client = require "ratchet.smtp.client"
 local auth = require "ratchet.smtp.auth"
 
-local cert = helper.tmpname("cert.pem")
-local _, ok = helper.sh(("openssl req -x509 -nodes -days 1 -subj /CN=localhost -newkey rsa:2048 -keyout %s -out %s")
-    :format(cert, cert))
-assert(ok, "openssl req failed")
+local cert = require("tls_helper").selfsigned("rsa")   -- key and certificate in one file
 
 helper.run(function()
     local server_ctx = ratchet.ssl.new(ratchet.ssl.TLSv1_server)
@@ -23,7 +20,7 @@ helper.run(function()
     local client_ctx = ratchet.ssl.new(ratchet.ssl.TLSv1_client)
     client_ctx:load_cas(nil, cert)
 
-    local listener, port = peer.listen()
+    local listener, port = helper.listen()
     local sessions = {}
     local immediate = false
     peer.serve(listener, function(conn)
@@ -40,8 +37,7 @@ helper.run(function()
     end)
 
     -- STARTTLS with the ratchet client (reference test_smtp_starttls).
-    local rec = ratchet.socket.prepare_tcp("localhost", port, "AF_INET")
-    local sock = peer.connect(port)
+    local sock = helper.connect(port)
     local c = client.new(sock)
     helper.eq(c:get_banner().code, "220", "banner")
     helper.eq(c:ehlo("me").code, "250", "EHLO")
@@ -66,7 +62,7 @@ helper.run(function()
     assert(sessions[#sessions].starttls_handler, "STARTTLS handler called")
 
     -- Plain text pipelined behind STARTTLS is dropped, not run as encrypted commands.
-    local raw = peer.raw(peer.connect(port))
+    local raw = peer.raw(helper.connect(port))
     raw:reply()
     raw:send("EHLO x\r\n")
     raw:reply()
@@ -84,7 +80,7 @@ helper.run(function()
 
     -- TLS on connect (reference test_smtp_tls): no STARTTLS advertised.
     immediate = true
-    sock = peer.connect(port)
+    sock = helper.connect(port)
     enc = sock:encrypt(client_ctx)
     enc:client_handshake()
     c = client.new(sock)
@@ -96,8 +92,8 @@ helper.run(function()
     immediate = false
 
     -- swaks --tls with AUTH.
-    local path = peer.write_tmp("Subject: swaks tls\n\nbody")
-    local rc, out = peer.spawn(("swaks --server 127.0.0.1:%d --tls --auth PLAIN --auth-user alice --auth-password pw "
+    local path = helper.write_tmp("Subject: swaks tls\n\nbody")
+    local rc, out = helper.spawn(("swaks --server 127.0.0.1:%d --tls --auth PLAIN --auth-user alice --auth-password pw "
         .. "--from a@b --to c@d --data @%s"):format(port, path)):wait(60)
     helper.eq(rc, 0, "swaks --tls\n" .. out)
     helper.eq(sessions[#sessions].data, "Subject: swaks tls\r\n\r\nbody", "swaks message over TLS")
@@ -107,7 +103,7 @@ helper.run(function()
     local dir = helper.tmpname("aiotls")
     os.execute("mkdir -p " .. dir)
     local aio <close>, aport = peer.aiosmtpd(dir, 1000000, nil, cert)
-    c = client.new(peer.connect(aport))
+    c = client.new(helper.connect(aport))
     c:get_banner()
     c:ehlo("me")
     assert(c.extensions:has("STARTTLS"), "aiosmtpd offers STARTTLS")
@@ -119,7 +115,7 @@ helper.run(function()
     c:data()
     helper.eq(c:send_data("tls to aiosmtpd").code, "250", "message to aiosmtpd over TLS")
     c:quit()
-    local env = peer.wait_file(dir .. "/1.env", 10)
+    local env = helper.wait_until(function() return helper.read_file(dir .. "/1.env") end, 10)
     assert(env and env:find("tls$"), "aiosmtpd saw TLS: " .. tostring(env))
     listener:close()
 end)

@@ -12,7 +12,7 @@ local auth = require "ratchet.smtp.auth"
 local function expected(file_text) return (file_text:gsub("\n", "\r\n")) end
 
 helper.run(function()
-    local listener, port = peer.listen()
+    local listener, port = helper.listen()
     local sessions = {}
     local options = { max_message_size = 32 * 1024 * 1024 }
     peer.serve(listener, function(conn)
@@ -40,11 +40,11 @@ helper.run(function()
     end)
 
     local function swaks(file_text, extra)
-        local path = peer.write_tmp(file_text, "msg")
+        local path = helper.write_tmp(file_text, "msg")
         local cmd = ("swaks --server 127.0.0.1:%d --from a@x.test --to b@y.test --helo client.test "
             .. "--timeout 60 --data @%s %s"):format(port, path, extra or "")
         local before = #sessions
-        local rc, out = peer.spawn(cmd):wait(100)
+        local rc, out = helper.spawn(cmd):wait(100)
         os.remove(path)
         return rc, out, sessions[before + 1]
     end

@@ -11,15 +11,6 @@ local dir = helper.tmpname("conc")
 os.execute("mkdir -p " .. dir)
 local echoed, finished = 0, 0
 
-local function wait_for_file(path, seconds)
-    for _ = 1, seconds * 20 do
-        local f = io.open(path)
-        if f then local s = f:read("a"); f:close(); return s end
-        ratchet.thread.timer(0.05)
-    end
-    error("timed out waiting for " .. path)
-end
-
 helper.run(function()
     local rec = socket.prepare_tcp("127.0.0.1", 0)
     local server = socket.new(rec.family, rec.socktype, rec.protocol)
@@ -50,7 +41,7 @@ helper.run(function()
         end
     end)
 
-    local pid = helper.sh(string.format([[python3 -c '
+    local client = helper.spawn(string.format([[python3 -c '
 import socket, sys, os, time
 n, port, d = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 socks = []
@@ -67,9 +58,11 @@ while not os.path.exists(d + "/go") and time.time() < deadline:
     time.sleep(0.05)
 for s in socks:
     s.close()
-' %d %d %s >%s/client.log 2>&1 & echo $!]], N, port, dir, dir))
+' %d %d %s]], N, port, dir))
 
-    local ok = tonumber(wait_for_file(dir .. "/ready", 100))
+    local ready = helper.wait_until(function() return helper.read_file(dir .. "/ready") end, 100)
+    assert(ready, "the client did not get ready:\n" .. client:output())
+    local ok = tonumber(ready)
     helper.eq(ok, N, "echoes seen by the client")
     ratchet.thread.wait_all({acceptor})
     ratchet.thread.timer(0.1)            -- every handler is parked in recv again
@@ -82,7 +75,7 @@ for s in socks:
     local f = io.open(dir .. "/go", "w"); f:close()
     ratchet.thread.wait_all(handlers)
     server:close()
-    os.execute("kill " .. pid .. " 2>/dev/null")
+    client:stop()
 end)
 helper.eq(echoed, N, "echoed messages")
 helper.eq(finished, N, "connections ended by EOF")

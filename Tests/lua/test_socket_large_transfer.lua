@@ -49,7 +49,7 @@ helper.run(function()
 
     -- Python echo server (stdlib socket module) in a child process.
     local portfile = helper.tmpname("port")
-    local pid = helper.sh(string.format([[python3 -c '
+    local server = helper.spawn(string.format([[python3 -c '
 import socket, sys
 srv = socket.socket(socket.AF_INET6 if sys.argv[2] == "6" else socket.AF_INET)
 srv.bind(("::1" if sys.argv[2] == "6" else "127.0.0.1", 0))
@@ -63,15 +63,9 @@ while True:
     if not d: break
     c.sendall(d)
 c.close()
-' %s 4 >/dev/null 2>&1 & echo $!]], portfile))
-    local port
-    for _ = 1, 200 do
-        local f = io.open(portfile)
-        if f then port = tonumber(f:read("a")); f:close() end
-        if port then break end
-        ratchet.thread.timer(0.02)
-    end
-    assert(port, "python server did not start")
+' %s 4]], portfile))
+    local port = helper.wait_until(function() return tonumber(helper.read_file(portfile) or "") end, 5)
+    assert(port, "python server did not start:\n" .. server:output())
     local c = socket.new()
     c:set_timeout(30)
     c:connect(socket.prepare_tcp("127.0.0.1", port).addr)
@@ -86,7 +80,7 @@ c.close()
     c:shutdown("write")
     helper.eq(c:recv(), "", "EOF from python after its close")
     c:close()
-    os.execute("kill " .. pid .. " 2>/dev/null")
+    server:stop()
     os.remove(portfile)
 end)
 assert(partials > 0, "1 MiB sends should have been partial at least once")

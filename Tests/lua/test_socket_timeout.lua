@@ -27,6 +27,7 @@ helper.run(function()
     local err2 = helper.raises("ETIMEDOUT", a.recv, a)
     helper.eq(err2.description, "Timed out on recv.", "recv description")
     helper.eq(err2.errno, 110, "ETIMEDOUT errno")
+    helper.eq(err2.syscall, "recv", "ETIMEDOUT names the call that timed out")
 
     -- send times out when the peer never reads and the buffers are full.
     b:set_timeout(0.2)

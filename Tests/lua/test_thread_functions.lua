@@ -48,8 +48,6 @@ end)
 
 -- timer: sleeps at least that long; negative acts as 0; bad values are argument errors.
 h.run(function()
-    local t0 = os.time()
-    local c0 = os.clock()
     thread.timer(-1)
     local start = io.popen("date +%s.%N"):read("n")
     thread.timer(0.1)

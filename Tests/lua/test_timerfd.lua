@@ -119,3 +119,23 @@ t:close()
 collectgarbage(); collectgarbage()
 h.eq(h.fd_count(), fds_before, "descriptors after the test")
 print("ok")
+
+-- A timer closed while another thread waits on it through block_on: the waiter wakes
+-- (the watcher block_on made for the descriptor is released before the close).
+do
+    local ratchet = require "ratchet"
+    local woke
+    local k = ratchet.new(function()
+        local tfd = ratchet.timerfd.new()
+        tfd:settime(30)
+        local waiter = ratchet.thread.attach(function()
+            woke = ratchet.thread.block_on({tfd}, nil, 5)
+        end)
+        ratchet.thread.timer(0.02)
+        tfd:close()
+        ratchet.thread.wait_all({waiter})
+    end)
+    local t0 = ratchet.now()
+    k:loop()
+    assert(woke ~= nil and ratchet.now() - t0 < 2, "block_on on a closed timer did not wake: " .. tostring(woke))
+end

@@ -23,42 +23,10 @@ end
 
 local results = {}
 helper.run(function()
-    local listener, port = tls.listen("127.0.0.1")
+    local listener, port = helper.listen()
 
     -- A healthy encrypted conversation that runs through everything below.
-    local rounds, stop = 0, false
-    local healthy = ratchet.thread.attach(function()
-        local a, b = ratchet.socket.new_pair()
-        local ea, eb = a:encrypt(sctx), b:encrypt(cctx)
-        ratchet.thread.attach(function()
-            ea:server_handshake()
-            while true do
-                local d = a:recv()
-                if d == "" then break end
-                a:send(d)
-            end
-            ea:shutdown()
-            a:close()
-        end)
-        eb:client_handshake("localhost")
-        while not stop do
-            b:send("still here")
-            helper.eq(b:recv(), "still here", "healthy echo")
-            rounds = rounds + 1
-            ratchet.thread.timer(0.005)
-        end
-        helper.eq(eb:shutdown(), true, "healthy shutdown")
-        b:close()
-    end)
-
-    --- The healthy connection makes progress now: a few more round trips happen.
-    local function healthy_alive()
-        local r0, deadline = rounds, os.time() + 5
-        while rounds < r0 + 3 do
-            assert(os.time() <= deadline, "the healthy connection stalled")
-            ratchet.thread.timer(0.005)
-        end
-    end
+    local healthy = tls.bystander(sctx, cctx, "localhost")
 
     --- Runs `server(conn)` on the next accepted connection and `client(sock)` on a new
     -- connection, concurrently; returns their results.
@@ -70,12 +38,12 @@ helper.run(function()
             sres = table.pack(pcall(server, conn))
             conn:close()
         end)
-        local s = tls.connect("127.0.0.1", port)
+        local s = helper.connect(port)
         s:set_timeout(5)
         local cres = table.pack(pcall(client, s))
         s:close()
         ratchet.thread.wait_all({ t })
-        healthy_alive()
+        healthy.alive()
         return sres, cres
     end
 
@@ -194,8 +162,7 @@ helper.run(function()
     helper.eq(ex:get_cipher(), nil, "no cipher once freed")
     y:close()
 
-    stop = true
-    ratchet.thread.wait_all({ healthy })
+    local rounds = healthy.stop()
     assert(rounds > 20, "the healthy connection kept going (" .. rounds .. " round trips)")
     listener:close()
 end)

@@ -51,7 +51,7 @@ end
 
 local ok = 0
 helper.run(function()
-    local listener, port = tls.listen("127.0.0.1")
+    local listener, port = helper.listen()
     local up, down = payload(1), payload(2)
     helper.eq(#up, 8 * MiB, "payload size")
 
@@ -67,7 +67,7 @@ helper.run(function()
         enc:shutdown()
         conn:close()
     end)
-    local s = tls.connect("127.0.0.1", port)
+    local s = helper.connect(port)
     s:setsockopt("SO_SNDBUF", 65536)
     local enc = s:encrypt(cctx)
     enc:client_handshake("localhost")

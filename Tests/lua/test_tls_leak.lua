@@ -23,7 +23,7 @@ local fd_before = fds()
 local samples = {}
 local good, failed = 0, 0
 helper.run(function()
-    local listener, port = tls.listen("127.0.0.1")
+    local listener, port = helper.listen()
     local addr = ratchet.socket.prepare_tcp("127.0.0.1", port).addr
     local server = ratchet.thread.attach(function()
         for _ = 1, N do

@@ -32,7 +32,7 @@ helper.run(function()
         local port = tls.s_server(string.format("-cert %s -key %s -rev -alpn h2,http/1.1", certs.server, certs.server_key))
         local ctx = client_ctx()
         ctx:set_alpn({ "http/1.1", "h2" })
-        local s = tls.connect("127.0.0.1", port)
+        local s = helper.connect(port)
         s:set_timeout(10)
         local enc = s:encrypt(ctx)
         enc:client_handshake("localhost")
@@ -56,7 +56,7 @@ helper.run(function()
     -- ratchet client → s_server limited to TLS 1.2.
     do
         local port = tls.s_server(string.format("-cert %s -key %s -rev -tls1_2", certs.server, certs.server_key))
-        local s = tls.connect("127.0.0.1", port)
+        local s = helper.connect(port)
         s:set_timeout(10)
         local enc = s:encrypt(client_ctx())
         enc:client_handshake("localhost")
@@ -75,7 +75,7 @@ helper.run(function()
         local port = tls.s_server(string.format("-cert %s -key %s -rev -servername other.example -cert2 %s -key2 %s",
             certs.server, certs.server_key, certs.other, certs.other_key))
         for _, name in ipairs({ "other.example", "localhost" }) do
-            local s = tls.connect("::1", port)
+            local s = helper.connect(port, "::1")
             s:set_timeout(10)
             local enc = s:encrypt(client_ctx())
             enc:set_servername(name)
@@ -86,7 +86,7 @@ helper.run(function()
             s:close()
         end
         -- An IP literal is not sent as SNI, and is verified against the IP SANs.
-        local s = tls.connect("::1", port)
+        local s = helper.connect(port, "::1")
         local enc = s:encrypt(client_ctx())
         enc:client_handshake("::1")
         helper.eq(enc:get_servername(), nil, "no SNI for an IP literal")
@@ -108,18 +108,17 @@ helper.run(function()
         asked[#asked + 1] = name
         if name == "other.example" then return other_ctx end
     end)
-    local listener, port = tls.listen("127.0.0.1")
-    local input = helper.tmpname("input")
-    local f = assert(io.open(input, "w")); f:write("ping\n"); f:close()
+    local listener, port = helper.listen()
+    local input = helper.write_tmp("ping\n", "input")
 
     local cases = {
         { version = "-tls1_3", name = "other.example", alpn = "http/1.1", proto = "TLSv1.3" },
         { version = "-tls1_2", name = "localhost", alpn = "h2", proto = "TLSv1.2" },
     }
     for _, case in ipairs(cases) do
-        local pid, log = tls.spawn(string.format(
+        local client = helper.spawn(string.format(
             "openssl s_client -connect 127.0.0.1:%d %s -servername %s -alpn %s -CAfile %s -verify_return_error -verify_hostname %s -ign_eof",
-            port, case.version, case.name, case.alpn, certs.ca, case.name), input)
+            port, case.version, case.name, case.alpn, certs.ca, case.name), {input = input})
         local conn = listener:accept()
         conn:set_timeout(10)
         local enc = conn:encrypt(server_ctx)
@@ -131,8 +130,7 @@ helper.run(function()
         conn:send("pong\n")
         helper.eq(enc:shutdown(), true, "shutdown answered by s_client")
         conn:close()
-        tls.wait_exit(pid)
-        local out = tls.read_file(log)
+        local _, out = client:wait(15)
         assert(out:find("pong", 1, true), "s_client got the reply:\n" .. out)
         assert(out:find("Verify return code: 0 (ok)", 1, true), "s_client verified:\n" .. out)
         assert(out:find("ALPN protocol: " .. case.alpn, 1, true), "s_client ALPN:\n" .. out)
@@ -142,8 +140,8 @@ helper.run(function()
     helper.eq(table.concat(asked, ","), "other.example,localhost", "the callback saw each name")
     listener:close()
     done[#done + 1] = "s_client"
-    tls.cleanup()
+    helper.stop_all()
 end)
-tls.cleanup()
+helper.stop_all()
 helper.eq(#done, 4, "parts done")
 print("ok")

@@ -37,7 +37,7 @@ end
 
 local done = {}
 helper.run(function()
-    local listener, port = tls.listen("127.0.0.1")
+    local listener, port = helper.listen()
 
     --- A small SMTP-like server: banner, EHLO, STARTTLS, then EHLO again over TLS.
     -- `reply_220` false: the client pipelines its ClientHello, so no plain reply is sent.
@@ -73,7 +73,7 @@ helper.run(function()
     end
 
     local function client(opts)
-        local s = tls.connect("127.0.0.1", port)
+        local s = helper.connect(port)
         s:set_timeout(10)
         s:setsockopt("TCP_NODELAY", true)
         local r = reader(s)
@@ -107,11 +107,10 @@ helper.run(function()
     end
 
     -- openssl s_client -starttls smtp against the ratchet server.
-    local input = helper.tmpname("smtp-input")
-    local f = assert(io.open(input, "w")); f:write("EHLO client\r\nQUIT\r\n"); f:close()
-    local pid, log = tls.spawn(string.format(
+    local input = helper.write_tmp("EHLO client\r\nQUIT\r\n", "smtp-input")
+    local client = helper.spawn(string.format(
         "openssl s_client -connect 127.0.0.1:%d -starttls smtp -CAfile %s -verify_return_error -verify_hostname localhost -ign_eof",
-        port, certs.ca), input)
+        port, certs.ca), {input = input})
     local conn = listener:accept()
     conn:set_timeout(10)
     local r = reader(conn)
@@ -129,16 +128,13 @@ helper.run(function()
     conn:send("221 bye\r\n")
     enc:shutdown()
     conn:close()
-    tls.wait_exit(pid)
-    local out = tls.read_file(log)
+    local _, out = client:wait(15)
     assert(out:find("250 ratchet secured", 1, true), "s_client got the TLS reply:\n" .. out)
     assert(out:find("Verify return code: 0 (ok)", 1, true), "s_client verified:\n" .. out)
     done[#done + 1] = "s_client -starttls smtp"
 
     -- The ratchet client against a Python ssl server doing the same upgrade.
-    local py = helper.tmpname("starttls.py")
-    f = assert(io.open(py, "w"))
-    f:write(string.format([[
+    local py = helper.write_tmp(string.format([[
 import socket, ssl, sys
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(%q, %q)
@@ -162,11 +158,10 @@ t.sendall(b"221 bye\r\n")
 version = t.version()
 t.unwrap()
 print("DONE", version, flush=True)
-]], certs.server, certs.server_key))
-    f:close()
-    local ppid, plog = tls.spawn("python3 " .. py)
-    local pport = tonumber(tls.wait_for(plog, "PORT (%d+)"))
-    local s = tls.connect("127.0.0.1", pport)
+]], certs.server, certs.server_key), "starttls.py")
+    local pyserver = helper.spawn("python3 " .. py)
+    local pport = tonumber(pyserver:wait_for("PORT (%d+)"))
+    local s = helper.connect(pport)
     s:set_timeout(10)
     r = reader(s)
     helper.eq(r.line(), "220 python ESMTP", "python banner")
@@ -183,12 +178,12 @@ print("DONE", version, flush=True)
     helper.eq(er.line(), "221 bye", "python bye")
     helper.eq(cenc:shutdown(), true, "python answered close_notify (unwrap)")
     s:close()
-    tls.wait_exit(ppid)
-    assert(tls.read_file(plog):find("DONE TLSv1.3", 1, true), "python side finished:\n" .. tls.read_file(plog))
+    local _, pyout = pyserver:wait(15)
+    assert(pyout:find("DONE TLSv1.3", 1, true), "python side finished:\n" .. pyout)
     done[#done + 1] = "python server"
     listener:close()
-    tls.cleanup()
+    helper.stop_all()
 end)
-tls.cleanup()
+helper.stop_all()
 helper.eq(#done, 5, "variants")
 print("ok")

@@ -23,42 +23,11 @@ end
 
 local checks = 0
 helper.run(function()
-    local listener, port = tls.listen("127.0.0.1")
+    local listener, port = helper.listen()
 
-    -- Another connection that keeps exchanging data while the failures happen.
-    local ticks, stop = 0, false
-    local echo_ctx = server_ctx(certs.server, certs.server_key)
-    local bystander = ratchet.thread.attach(function()
-        local a, b = ratchet.socket.new_pair()
-        local ea, eb = a:encrypt(echo_ctx), b:encrypt(ssl.new(ssl.TLS_client))
-        local t = ratchet.thread.attach(function() ea:server_handshake() end)
-        eb:client_handshake()
-        ratchet.thread.wait_all({ t })
-        ratchet.thread.attach(function()
-            while true do
-                local d = a:recv()
-                if d == "" then break end
-                a:send(d)
-            end
-        end)
-        while not stop do
-            b:send("tick")
-            helper.eq(b:recv(), "tick", "bystander echo")
-            ticks = ticks + 1
-            ratchet.thread.timer(0.005)
-        end
-        eb:shutdown(false)
-        b:close()
-    end)
-
-    --- The bystander makes progress now: a few more round trips happen.
-    local function bystander_alive()
-        local t0, deadline = ticks, os.time() + 5
-        while ticks < t0 + 3 do
-            assert(os.time() <= deadline, "the bystander connection stalled")
-            ratchet.thread.timer(0.005)
-        end
-    end
+    -- Another connection that keeps exchanging data while the failures happen (its client
+    -- sends no server name).
+    local bystander = tls.bystander(server_ctx(certs.server, certs.server_key), ssl.new(ssl.TLS_client))
 
     --- One connection: the server side runs in its own thread with `sctx` and reports its
     -- outcome; `client(enc)` runs the client side on a context. Returns the server's error.
@@ -78,7 +47,7 @@ helper.run(function()
             server_err = not ok and err or nil
             conn:close()
         end)
-        local s = tls.connect("127.0.0.1", port)
+        local s = helper.connect(port)
         s:set_timeout(10)
         local enc = s:encrypt(cctx)
         client(enc, s)
@@ -95,7 +64,7 @@ helper.run(function()
         end)
         assert(ratchet.error.is(server_err, "SSLERROR"), "the server sees the client's alert: " .. tostring(server_err))
         assert(server_err.description:find("alert", 1, true), server_err.description)
-        bystander_alive()
+        bystander.alive()
         checks = checks + 1
     end
 
@@ -177,7 +146,7 @@ helper.run(function()
         conn:send("ok")
         conn:close()
     end)
-    local s = tls.connect("127.0.0.1", port)
+    local s = helper.connect(port)
     s:encrypt(with_cert):client_handshake("localhost")
     helper.eq(s:recv(), "ok", "mutual TLS data")
     s:close()
@@ -193,17 +162,14 @@ helper.run(function()
         "server requires a client certificate: " .. tostring(server_err))
     checks = checks + 1
 
-    stop = true
-    ratchet.thread.wait_all({ bystander })
+    local ticks = bystander.stop()
     assert(ticks > 18, "the bystander connection kept going (" .. ticks .. " round trips)")
     listener:close()
 end)
 helper.eq(checks, 13, "checks")
 
 -- The system store honours SSL_CERT_FILE: a child process trusts the test CA through it.
-local script = helper.tmpname("system.lua")
-local f = assert(io.open(script, "w"))
-f:write(string.format([[
+local script = helper.write_tmp(string.format([[
 local ratchet = require "ratchet"
 local ssl = ratchet.ssl
 ratchet.new(function()
@@ -218,8 +184,7 @@ ratchet.new(function()
     local got, ok, matched = eb:verify_certificate("localhost")
     print(got, ok, matched)
 end):loop()
-]], certs.server, certs.server_key))
-f:close()
+]], certs.server, certs.server_key), "system.lua")
 local out, ok = helper.sh("SSL_CERT_FILE=" .. certs.ca .. " lua5.4 " .. script)
 assert(ok, out)
 helper.eq(out, "true\ttrue\ttrue", "system store from SSL_CERT_FILE")

@@ -1,21 +1,11 @@
 -- Shared by the TLS tests: certificates made with the openssl command for this test run,
--- and openssl s_server / s_client peers run as child processes.
+-- openssl s_server peers run as child processes (helper.spawn jobs), and a bystander
+-- connection that must keep talking while a test breaks others.
 local ratchet = require "ratchet"
 local helper = require "helper"
 local M = {}
 
-local function run(cmd)
-    local out, ok = helper.sh(cmd)
-    if not ok then error("command failed: " .. cmd .. "\n" .. out, 2) end
-    return out
-end
-M.run = run
-
-local function write(path, text)
-    local f = assert(io.open(path, "w"))
-    f:write(text)
-    f:close()
-end
+local run = helper.sh_ok
 
 local function keyopt(kind)
     if kind == "rsa" then return "-newkey rsa:2048" end
@@ -42,8 +32,8 @@ function M.certs(kind)
         keyopt(kind), p("ca.key"), p("ca.pem")))
     c.ca, c.ca_key = p("ca.pem"), p("ca.key")
     local function issue(name, cn, sans, days)
-        local ext = p(name .. ".ext")
-        write(ext, (sans and ("subjectAltName=" .. sans .. "\n") or "") .. "basicConstraints=CA:FALSE\n")
+        local ext = helper.write_tmp((sans and ("subjectAltName=" .. sans .. "\n") or "")
+            .. "basicConstraints=CA:FALSE\n", "ext")
         run(string.format("openssl req %s -nodes -keyout %s -out %s -subj /CN=%s",
             keyopt(kind), p(name .. ".key"), p(name .. ".csr"), cn))
         run(string.format("openssl x509 -req -in %s -CA %s -CAkey %s -CAcreateserial -days %d -extfile %s -out %s",
@@ -75,89 +65,54 @@ function M.selfsigned(kind)
     return path
 end
 
---- A listening TCP socket on 127.0.0.1 (or `host`), any free port: socket, port.
-function M.listen(host)
-    local rec = ratchet.socket.prepare_tcp(host or "127.0.0.1", 0)
-    local s = ratchet.socket.new(rec.family, rec.socktype, rec.protocol)
-    s:setsockopt("SO_REUSEADDR", true)
-    s:bind(rec.addr)
-    s:listen()
-    local _, port = s:getsockname()
-    return s, port
-end
-
---- A socket connected to host:port.
-function M.connect(host, port)
-    local rec = ratchet.socket.prepare_tcp(host, port)
-    local s = ratchet.socket.new(rec.family, rec.socktype, rec.protocol)
-    s:connect(rec.addr)
-    return s, rec
-end
-
-local children = {}
-
---- Starts `cmd` in the background (stdin from `input` or /dev/null, stdout and stderr to a
--- log) under a 90 s `timeout`, so it cannot outlive a failed test. Returns pid, log path.
-function M.spawn(cmd, input)
-    local log = helper.tmpname("peer.log")
-    local p = io.popen(string.format("timeout 90 %s < %s > %s 2>&1 & echo $!", cmd, input or "/dev/null", log))
-    local pid = tonumber(p:read("l"))
-    p:close()
-    assert(pid, "could not start " .. cmd)
-    children[#children + 1] = pid
-    return pid, log
-end
-
-function M.read_file(path)
-    local f = io.open(path)
-    if not f then return "" end
-    local s = f:read("a")
-    f:close()
-    return s
-end
-
---- Waits (in a ratchet thread) until `path` contains `pattern`; returns the first capture.
-function M.wait_for(path, pattern, seconds)
-    local deadline = os.time() + (seconds or 15)
-    while os.time() <= deadline do
-        local text = M.read_file(path)
-        local cap = text:match(pattern)
-        if cap then return cap end
-        ratchet.thread.timer(0.02)
-    end
-    error("timed out waiting for '" .. pattern .. "' in:\n" .. M.read_file(path), 2)
-end
-
---- Whether `pid` still runs (a zombie waiting for its new parent to reap it has exited).
-function M.alive(pid)
-    local f = io.open("/proc/" .. pid .. "/stat")
-    if not f then return false end
-    local stat = f:read("a")
-    f:close()
-    local state = stat:match("%) (%a)")
-    return state ~= nil and state ~= "Z"
-end
-
---- Waits (in a ratchet thread) until process `pid` has exited.
-function M.wait_exit(pid, seconds)
-    local deadline = os.time() + (seconds or 15)
-    while M.alive(pid) do
-        if os.time() > deadline then error("process " .. pid .. " did not exit", 2) end
-        ratchet.thread.timer(0.02)
-    end
-end
-
---- Starts `openssl s_server` with `args` on a free port; returns port, pid, log.
+--- Starts `openssl s_server` with `args` on a free port; returns the port and the job.
 function M.s_server(args)
-    local pid, log = M.spawn("openssl s_server -accept 0 " .. args)
-    local port = tonumber(M.wait_for(log, "ACCEPT [^\n]*:(%d+)"))
-    return port, pid, log
+    local job = helper.spawn("openssl s_server -accept 0 " .. args, {limit = 90})
+    return tonumber(job:wait_for("ACCEPT [^\n]*:(%d+)")), job
 end
 
---- Kills every child started by this test.
-function M.cleanup()
-    for _, pid in ipairs(children) do os.execute("kill " .. pid .. " 2>/dev/null") end
-    children = {}
+--- A TLS conversation over a socket pair that keeps echoing in its own threads while a
+-- test breaks other connections. `alive()` asserts that a few more round trips happen
+-- within 5 s; `stop()` ends it (close_notify both ways) and returns how many round trips
+-- there were.
+function M.bystander(server_ctx, client_ctx, servername)
+    local rounds, stopping = 0, false
+    local a, b = ratchet.socket.new_pair()
+    local ea, eb = a:encrypt(server_ctx), b:encrypt(client_ctx)
+    local echo = ratchet.thread.attach(function()
+        ea:server_handshake()
+        while true do
+            local d = a:recv()
+            if d == "" then break end
+            a:send(d)
+        end
+        ea:shutdown()
+        a:close()
+    end)
+    local talker = ratchet.thread.attach(function()
+        eb:client_handshake(servername)
+        while not stopping do
+            b:send("tick")
+            helper.eq(b:recv(), "tick", "bystander echo")
+            rounds = rounds + 1
+            ratchet.thread.timer(0.005)
+        end
+        helper.eq(eb:shutdown(), true, "bystander shutdown answered")
+        b:close()
+    end)
+    local function alive()
+        local r0, deadline = rounds, os.time() + 5
+        while rounds < r0 + 3 do
+            assert(os.time() <= deadline, "the bystander connection stalled")
+            ratchet.thread.timer(0.005)
+        end
+    end
+    local function stop()
+        stopping = true
+        ratchet.thread.wait_all({ talker, echo })
+        return rounds
+    end
+    return { alive = alive, stop = stop }
 end
 
 return M

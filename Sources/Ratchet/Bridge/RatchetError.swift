@@ -118,9 +118,11 @@ enum RatchetError {
 }
 
 extension Lua {
-    /// Raises a ratchet error for `errno` (description strerror, code its symbolic name).
-    public func raiseErrno(_ function: StaticString, _ syscall: StaticString, _ errnoValue: Int32) -> Int32 {
-        RatchetError.push(self, description: Errno.description(errnoValue),
+    /// Raises a ratchet error for `errno`: code its symbolic name, description strerror's text,
+    /// or `description` where a message naming the object (a path, a program) says more.
+    public func raiseErrno(_ function: StaticString, _ syscall: StaticString, _ errnoValue: Int32,
+                           description: String? = nil) -> Int32 {
+        RatchetError.push(self, description: description ?? Errno.description(errnoValue),
                           code: Errno.name(errnoValue).map { "\($0)" },
                           function: "\(function)", syscall: "\(syscall)", errno: errnoValue)
         return Status.raise
@@ -128,14 +130,16 @@ extension Lua {
 
     /// Raises a ratchet error with a ratchet code (ETIMEDOUT, DEADLOCK, …) and no errno,
     /// except that codes naming an errno also get the number, so `err.errno` is useful.
-    public func raiseError(_ function: String, _ code: String, _ description: String) -> Int32 {
+    public func raiseError(_ function: String, _ code: String, _ description: String,
+                           syscall: String? = nil) -> Int32 {
         RatchetError.push(self, description: description, code: code, function: function,
-                          errno: Errno.number(code))
+                          syscall: syscall, errno: Errno.number(code))
         return Status.raise
     }
 
+    /// ETIMEDOUT "Timed out on <what>." with `what` (recv, connect, …) as the syscall.
     public func raiseTimeout(_ function: String, _ what: String) -> Int32 {
-        raiseError(function, "ETIMEDOUT", "Timed out on \(what).")
+        raiseError(function, "ETIMEDOUT", "Timed out on \(what).", syscall: what)
     }
 }
 

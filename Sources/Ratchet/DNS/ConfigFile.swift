@@ -38,10 +38,7 @@ struct ConfigFileError: Error {
     let syscall: StaticString
 
     /// Raises it as the ratchet error `function` reports for an unreadable file.
-    func raise(_ lua: Lua, function: String) -> Int32 {
-        RatchetError.push(lua, description: "\(path): \(Errno.description(errno))",
-                          code: Errno.name(errno).map { "\($0)" }, function: function,
-                          syscall: "\(syscall)", errno: errno)
-        return Status.raise
+    func raise(_ lua: Lua, function: StaticString) -> Int32 {
+        lua.raiseErrno(function, syscall, errno, description: "\(path): \(Errno.description(errno))")
     }
 }

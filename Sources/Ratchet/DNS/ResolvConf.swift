@@ -162,7 +162,7 @@ final class ResolvConf: LuaHandle {
     /// new([paths]): the files are read in order; no argument means /etc/resolv.conf.
     static let new: LuaImpl = { L, _, _ in
         let lua = Lua(L)
-        let function = "ratchet.dns.resolv_conf.new()"
+        let function: StaticString = "ratchet.dns.resolv_conf.new()"
         guard let paths = pathList(lua, 1, default: DNSConfig.systemPath) else { return lua.typeError(1, "table") }
         let c = DNSConfig()
         for p in paths {

@@ -130,6 +130,15 @@ private let ioWatcherFired: @convention(c) (Int32, Int16, UnsafeMutableRawPointe
 }
 
 extension Kernel {
+    /// Called by every handle before it closes `fd`: releases the handle's own watcher and
+    /// any other watcher the running kernel keeps for that number (a block_on's), so their
+    /// events leave epoll and their waiters wake while the number is still this handle's.
+    public static func forgetDescriptor(_ fd: Int32, watcher: inout IOWatcher?, lua: Lua?) {
+        watcher?.release()
+        watcher = nil
+        if let lua, let k = Kernel.running(lua), let w = k.watchers[fd] { w.release() }
+    }
+
     /// The watcher for `fd` on this kernel, created on first use.
     public func watcher(fd: Int32) -> IOWatcher {
         if let w = watchers[fd] { w.temporary = false; return w }

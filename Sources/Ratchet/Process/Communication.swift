@@ -28,7 +28,7 @@ final class Communication: LuaHandle {
             guard lua.isNoneOrNil(2) || lua.type(2) == LUA_TSTRING else { return lua.typeError(2, "string") }
             lua.setTop(2)
             if !p.started {
-                guard ExecLibrary.startProcess(lua, p, "\(function)") else { return Status.raise }
+                guard ExecLibrary.startProcess(lua, p, function) else { return Status.raise }
             }
             Communication.push(lua, Communication())
         }

@@ -70,22 +70,20 @@ enum ExecLibrary {
 
     /// Starts the process of the object at 1 and stores its pipe objects; on failure
     /// leaves the error on top and returns false.
-    static func startProcess(_ lua: Lua, _ p: ChildProcess, _ function: String) -> Bool {
+    static func startProcess(_ lua: Lua, _ p: ChildProcess, _ function: StaticString) -> Bool {
         guard !p.started else {
-            _ = lua.raiseError(function, "EINVAL", "The process was already started.")
+            _ = lua.raiseError("\(function)", "EINVAL", "The process was already started.")
             return false
         }
         let args: [String]
         switch argv(lua) {
         case .success(let a): args = a
-        case .failure(let e): _ = lua.raiseError(function, "EINVAL", e.message); return false
+        case .failure(let e): _ = lua.raiseError("\(function)", "EINVAL", e.message); return false
         }
         Reaper.reap()
         let e = p.spawn(args)
         guard e == 0, let stdin = p.stdin, let stdout = p.stdout, let stderr = p.stderr else {
-            RatchetError.push(lua, description: "\(Errno.description(e)): \(args[0])",
-                              code: Errno.name(e).map { "\($0)" }, function: function,
-                              syscall: "posix_spawnp", errno: e)
+            _ = lua.raiseErrno(function, "posix_spawnp", e, description: "\(Errno.description(e)): \(args[0])")
             return false
         }
         PipeWriter.push(lua, stdin); lua_setiuservalue(lua.L, 1, 2)

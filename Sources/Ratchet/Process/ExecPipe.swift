@@ -1,28 +1,10 @@
 import CLua
 import Glibc
 
-/// One parent end of a child's stdin, stdout or stderr pipe: non-blocking, close-on-exec.
-class ExecPipe {
-    private(set) var fd: Int32
-    var watcher: IOWatcher?
-
-    init(fd: Int32) { self.fd = fd }
-
-    /// Returns false when it was already closed.
-    @discardableResult func closeFD() -> Bool {
-        guard fd >= 0 else { return false }
-        watcher?.release()
-        watcher = nil
-        Glibc.close(fd)
-        fd = -1
-        return true
-    }
-
-    deinit { closeFD() }
-}
+// The parent's ends of a child's stdin, stdout and stderr pipes: non-blocking, close-on-exec.
 
 /// The child's stdout or stderr, seen from the parent.
-final class PipeReader: ExecPipe, LuaHandle {
+final class PipeReader: OwnedDescriptor, LuaHandle {
     static let metatableName: StaticString = "ratchet_exec_reader_meta"
     private var buffer: UnsafeMutableRawPointer?
     private var capacity = 0
@@ -37,15 +19,15 @@ final class PipeReader: ExecPipe, LuaHandle {
         return b
     }
 
-    func close(_ lua: Lua) { closeFD() }
+    func close(_ lua: Lua) { closeFD(lua) }
 
     deinit { buffer?.deallocate() }
 }
 
 /// The child's stdin, seen from the parent.
-final class PipeWriter: ExecPipe, LuaHandle {
+final class PipeWriter: OwnedDescriptor, LuaHandle {
     static let metatableName: StaticString = "ratchet_exec_writer_meta"
-    func close(_ lua: Lua) { closeFD() }
+    func close(_ lua: Lua) { closeFD(lua) }
 }
 
 /// The pipe objects' Lua methods.
@@ -77,7 +59,7 @@ enum ExecPipeLibrary {
     static let readerClose: LuaImpl = { L, _, _ in
         let lua = Lua(L)
         guard let p = PipeReader.get(lua, 1) else { return lua.typeError(1, "ratchet.exec reader") }
-        guard p.closeFD() else { return 0 }
+        guard p.closeFD(lua) else { return 0 }
         lua.push(true)
         return 1
     }
@@ -85,7 +67,7 @@ enum ExecPipeLibrary {
     static let writerClose: LuaImpl = { L, _, _ in
         let lua = Lua(L)
         guard let p = PipeWriter.get(lua, 1) else { return lua.typeError(1, "ratchet.exec writer") }
-        guard p.closeFD() else { return 0 }
+        guard p.closeFD(lua) else { return 0 }
         lua.push(true)
         return 1
     }

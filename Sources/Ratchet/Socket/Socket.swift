@@ -50,10 +50,7 @@ public final class Socket: LuaHandle {
     func closeDescriptor(_ lua: Lua) -> Bool {
         guard fd >= 0 else { return false }
         encryption?.socketClosing()
-        watcher?.release()
-        watcher = nil
-        // A block_on on this socket may have made a watcher of its own on the running kernel.
-        if let k = Kernel.running(lua), let w = k.watchers[fd] { w.release() }
+        Kernel.forgetDescriptor(fd, watcher: &watcher, lua: lua)
         let old = fd
         fd = -1
         _ = Glibc.close(old)

@@ -22,9 +22,7 @@ enum TLSError {
                               code: "SSLEOF", function: "\(function)")
         case SSL_ERROR_SYSCALL where queued == 0:
             if savedErrno != 0 && savedErrno != EAGAIN {
-                RatchetError.push(lua, description: Errno.description(savedErrno),
-                                  code: Errno.name(savedErrno).map { "\($0)" }, function: "\(function)",
-                                  syscall: "\(syscall)", errno: savedErrno)
+                _ = lua.raiseErrno(function, syscall, savedErrno)
             } else {
                 RatchetError.push(lua, description: "Unexpected EOF received.", code: "SSLEOF",
                                   function: "\(function)")

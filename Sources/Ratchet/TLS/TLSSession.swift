@@ -145,8 +145,7 @@ final class TLSSession: LuaHandle, SocketEncryption {
     func attempt(_ lua: Lua, _ function: StaticString, _ syscall: StaticString,
                  _ op: (OpaquePointer) -> Int32) -> Outcome {
         guard let ssl, let sock = socket, sock.fd >= 0 else {
-            RatchetError.push(lua, description: "The TLS session is closed (its socket was closed).", code: "EBADF",
-                              function: "\(function)", syscall: "\(syscall)", errno: EBADF)
+            _ = lua.raiseErrno(function, syscall, EBADF, description: "The TLS session is closed (its socket was closed).")
             return .failed
         }
         while true {

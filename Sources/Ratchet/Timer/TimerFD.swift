@@ -2,29 +2,10 @@ import Glibc
 
 /// A Linux timerfd: a timer whose expirations are read from a descriptor, so a thread can
 /// wait for it like any other I/O.
-final class TimerFD: LuaHandle {
+final class TimerFD: OwnedDescriptor, LuaHandle {
     static let metatableName: StaticString = "ratchet_timerfd_meta"
 
-    private(set) var fd: Int32
-    var watcher: IOWatcher?
-
-    init(fd: Int32) { self.fd = fd }
-
-    var isClosed: Bool { fd < 0 }
-
-    /// Returns false when it was already closed.
-    @discardableResult func closeFD() -> Bool {
-        guard fd >= 0 else { return false }
-        watcher?.release()
-        watcher = nil
-        Glibc.close(fd)
-        fd = -1
-        return true
-    }
-
-    func close(_ lua: Lua) { closeFD() }
-
-    deinit { closeFD() }
+    func close(_ lua: Lua) { closeFD(lua) }
 }
 
 extension timespec {

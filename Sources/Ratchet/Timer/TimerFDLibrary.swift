@@ -119,7 +119,7 @@ enum TimerFDLibrary {
     static let close: LuaImpl = { L, _, _ in
         let lua = Lua(L)
         guard let tm = timer(lua) else { return lua.typeError(1, "ratchet.timerfd") }
-        guard tm.closeFD() else { return 0 }
+        guard tm.closeFD(lua) else { return 0 }
         lua.push(true)
         return 1
     }
