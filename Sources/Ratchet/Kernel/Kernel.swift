@@ -250,8 +250,11 @@ public final class Kernel: LuaHandle {
         current = nil
         switch st {
         case LUA_OK:
+            // A coroutine that returned has closed its to-be-closed variables already; it
+            // needs no lua_resetthread (which reallocates the stack), only its anchor dropped.
             lua_settop(t.co, 0)
-            finish(t, lua)
+            finish(t, lua, reset: false)
+            lua.unref(t.ref)
             return true
         case LUA_YIELD:
             if nres > 0 { lua_settop(t.co, -nres - 1) }
