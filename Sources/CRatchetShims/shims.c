@@ -38,3 +38,20 @@ void ratchet_push_impl(lua_State *L, ratchet_impl impl) {
 int ratchet_accept4(int fd, struct sockaddr *addr, socklen_t *len) {
     return accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
+
+// Swift has no thread-local storage; two words in C are the cheapest place for it.
+static _Thread_local lua_State *resumed_co;
+static _Thread_local void *resumed_thread;
+
+void ratchet_set_resumed(lua_State *co, void *thread) {
+    resumed_co = co;
+    resumed_thread = thread;
+}
+
+void *ratchet_resumed(lua_State *L) {
+    return L == resumed_co ? resumed_thread : NULL;
+}
+
+void *ratchet_resumed_any(void) {
+    return resumed_thread;
+}

@@ -25,4 +25,11 @@ struct sockaddr;
 int ratchet_accept4(int fd, struct sockaddr *addr, unsigned int *len);
 
 
+// The ratchet thread the kernel is resuming on this OS thread (and its coroutine), so a
+// blocking call finds its thread without a registry lookup. Thread-local: separate Lua
+// states on separate OS threads (Swift Testing runs tests in parallel) never see each other.
+void ratchet_set_resumed(lua_State *co, void *thread);
+void *ratchet_resumed(lua_State *L);
+void *ratchet_resumed_any(void);
+
 #endif

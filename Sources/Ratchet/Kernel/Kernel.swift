@@ -1,5 +1,6 @@
 import CLua
 import CLibEvent
+import CRatchetShims
 import Glibc
 
 /// The kernel: owns the libevent base, the live threads and the FIFO run queue.
@@ -70,8 +71,26 @@ public final class Kernel: LuaHandle {
     /// The ratchet thread that is making this call, or nil on the main state, in a plain
     /// coroutine, or when no kernel runs. Blocking calls need one to park.
     @inline(__always) public static func thread(_ lua: Lua) -> LuaThread? {
-        guard let k = running(lua), let t = k.current, t.co == lua.L else { return nil }
-        return t
+        guard let p = ratchet_resumed(lua.L) else { return nil }
+        return Unmanaged<LuaThread>.fromOpaque(p).takeUnretainedValue()
+    }
+
+    /// Runs `body` with `t` marked as the thread being resumed (this kernel's `current`, and
+    /// the per-OS-thread mark `Kernel.thread` reads), then restores both, so a kernel run
+    /// from inside another kernel's thread leaves the outer marks as they were.
+    @inline(__always) private func asCurrent<R>(_ t: LuaThread, _ body: () -> R) -> R {
+        let savedCurrent = current
+        let savedMark = ratchet_resumed_any()
+        current = t
+        ratchet_set_resumed(t.co, Unmanaged.passUnretained(t).toOpaque())
+        let r = body()
+        current = savedCurrent
+        if let m = savedMark {
+            ratchet_set_resumed(Unmanaged<LuaThread>.fromOpaque(m).takeUnretainedValue().co, m)
+        } else {
+            ratchet_set_resumed(nil, nil)
+        }
+        return r
     }
 
     /// The error every blocking call raises when it is not made from a ratchet thread.
@@ -243,11 +262,9 @@ public final class Kernel: LuaHandle {
     private func step(_ t: LuaThread, _ lua: Lua) -> Bool {
         if t.alarmFired { return deliverAlarm(t, lua) }
         t.state = .running
-        current = t
         var nres: Int32 = 0
-        let st = lua_resume(t.co, lua.L, t.nargs, &nres)
+        let st = asCurrent(t) { lua_resume(t.co, lua.L, t.nargs, &nres) }
         t.nargs = 0
-        current = nil
         switch st {
         case LUA_OK:
             // A coroutine that returned has closed its to-be-closed variables already; it
@@ -321,10 +338,7 @@ public final class Kernel: LuaHandle {
             t.joiners = []
         }
         if reset {
-            let saved = current
-            current = t
-            lua_resetthread(t.co)
-            current = saved
+            _ = asCurrent(t) { lua_resetthread(t.co) }
             lua.unref(t.ref)
         }
     }
@@ -369,9 +383,7 @@ public final class Kernel: LuaHandle {
         var errorOnCo = false
         if t.alarmCallbackRef != LUA_NOREF {
             co.pushRef(t.alarmCallbackRef)
-            current = t
-            errorOnCo = co.pcall(0, 0) != LUA_OK
-            current = nil
+            errorOnCo = asCurrent(t) { co.pcall(0, 0) } != LUA_OK
         }
         if !errorOnCo {
             RatchetError.push(co, description: "Thread alarm!", code: "ALARM",
