@@ -250,7 +250,11 @@ enum SocketMethods {
     /// recv(maxlen) → string, "" when the peer has shut down or closed.
     static let recv: LuaImpl = { L, status, _ in
         let lua = Lua(L)
-        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        // `with` lends the socket without a retain/release pair: this is the hottest call.
+        return Socket.with(lua, 1) { s in recv(lua, s, status) } ?? notSocket(lua)
+    }
+
+    @inline(__always) private static func recv(_ lua: Lua, _ s: Socket, _ status: Int32) -> Int32 {
         let (max, err) = maxlen(lua, 2)
         if let err { return err }
         if timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.recv()", "recv") }
@@ -269,7 +273,10 @@ enum SocketMethods {
     /// socket is writable; MSG_NOSIGNAL so a closed peer is EPIPE, not a signal.
     static let send: LuaImpl = { L, status, _ in
         let lua = Lua(L)
-        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
+        return Socket.with(lua, 1) { s in send(lua, s, status) } ?? notSocket(lua)
+    }
+
+    @inline(__always) private static func send(_ lua: Lua, _ s: Socket, _ status: Int32) -> Int32 {
         guard let data = lua.bytes(2) else { return lua.typeError(2, "string") }
         if timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.send()", "send") }
         if let enc = s.encryption {
