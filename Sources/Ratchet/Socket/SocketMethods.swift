@@ -369,27 +369,23 @@ enum SocketMethods {
     }
 
     static let getsockname: LuaImpl = { L, _, _ in
-        let lua = Lua(L)
-        guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
-        var a = SocketAddress()
-        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let r = withUnsafeMutablePointer(to: &a.storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.getsockname(s.fd, $0, &len) }
-        }
-        if r != 0 { return lua.raiseErrno("ratchet.socket.getsockname()", "getsockname", errno) }
-        a.length = len
-        return pushEndpoint(lua, a)
+        endpoint(Lua(L), "ratchet.socket.getsockname()", "getsockname") { Glibc.getsockname($0, $1, $2) }
     }
 
     static let getpeername: LuaImpl = { L, _, _ in
-        let lua = Lua(L)
+        endpoint(Lua(L), "ratchet.socket.getpeername()", "getpeername") { Glibc.getpeername($0, $1, $2) }
+    }
+
+    /// Pushes ip, port (or the path) of the address `query` fills in for socket argument 1.
+    private static func endpoint(_ lua: Lua, _ function: StaticString, _ syscall: StaticString,
+                                 _ query: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32) -> Int32 {
         guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
         var a = SocketAddress()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let r = withUnsafeMutablePointer(to: &a.storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.getpeername(s.fd, $0, &len) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { query(s.fd, $0, &len) }
         }
-        if r != 0 { return lua.raiseErrno("ratchet.socket.getpeername()", "getpeername", errno) }
+        if r != 0 { return lua.raiseErrno(function, syscall, errno) }
         a.length = len
         return pushEndpoint(lua, a)
     }
