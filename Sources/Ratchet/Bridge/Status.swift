@@ -5,7 +5,6 @@ import CRatchetShims
 public enum Status {
     public static let raise: Int32 = RATCHET_RAISE
     @inline(__always) public static func yield(_ ctx: Int = 0) -> Int32 { RATCHET_YIELD_BASE - Int32(ctx) }
-    @inline(__always) public static func results(_ n: Int32) -> Int32 { n }
 }
 
 /// Argument checking with the messages stock Lua gives (`bad argument #1 to 'f' (number
@@ -36,6 +35,16 @@ extension Lua {
         push(message)
         lua_concat(L, 2)
         return Status.raise
+    }
+
+    /// A duration argument of the thread functions: a number, not NaN (infinity means
+    /// forever). With `optional`, nil or none gives `absent`. On failure the second value is
+    /// the argument error to return.
+    public func duration(_ i: Int32, optional: Bool = false, absent: Double = -1) -> (Double, Int32?) {
+        if optional && isNoneOrNil(i) { return (absent, nil) }
+        guard let v = number(i) else { return (0, typeError(i, "number")) }
+        guard !v.isNaN else { return (0, argError(i, "number has no valid value (NaN)")) }
+        return (v, nil)
     }
 
     /// Checks that argument `i` is a finite number of seconds; NaN and infinities are

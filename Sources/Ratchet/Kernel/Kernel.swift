@@ -454,13 +454,6 @@ public protocol KernelExtension: AnyObject {
     func kernelClosing()
 }
 
-extension LuaThread {
-    var timerArmed: Bool {
-        get { flags & 1 != 0 }
-        set { if newValue { flags |= 1 } else { flags &= ~1 } }
-    }
-}
-
 func timeval(_ seconds: Double) -> Glibc.timeval {
     let s = max(0, min(seconds, 1e9))
     let whole = s.rounded(.down)

@@ -35,7 +35,7 @@ public final class LuaThread {
     var countsAsPending = false
     var alarmFired = false
     var killRequested = false
-    var flags: UInt8 = 0
+    var timerArmed = false
 
     init(kernel: Kernel, co: OpaquePointer, ref: Int32, background: Bool) {
         self.kernel = kernel

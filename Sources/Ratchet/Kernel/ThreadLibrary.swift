@@ -14,18 +14,13 @@ enum ThreadLibrary {
         ])
     }
 
-    /// The running kernel, or an error naming the function for calls outside any kernel.
-    private static func kernel(_ lua: Lua, _ name: String) -> Kernel? {
-        Kernel.running(lua)
-    }
-
     private static func noKernel(_ lua: Lua, _ name: String) -> Int32 {
         lua.raiseError("ratchet.thread.\(name)()", "EPERM",
                        "ratchet.thread.\(name)() must be called while a ratchet kernel runs (from inside a ratchet thread).")
     }
 
     private static func attachImpl(_ lua: Lua, background: Bool, name: String) -> Int32 {
-        guard let k = kernel(lua, name) else { return noKernel(lua, name) }
+        guard let k = Kernel.running(lua) else { return noKernel(lua, name) }
         guard KernelLibrary.isCallable(lua, 1) else { return lua.typeError(1, "function") }
         let t = k.spawn(lua, first: 1, background: background)
         lua.pushRef(t.ref)
@@ -74,7 +69,7 @@ enum ThreadLibrary {
 
     static let space: LuaImpl = { L, _, _ in
         let lua = Lua(L)
-        guard let k = kernel(lua, "space") else { return noKernel(lua, "space") }
+        guard let k = Kernel.running(lua) else { return noKernel(lua, "space") }
         lua.setTop(1)
         if lua_pushthread(L) == 1 {
             return lua.raise("ratchet.thread.space() cannot be called from the main thread.")
@@ -91,8 +86,8 @@ enum ThreadLibrary {
     static let timer: LuaImpl = { L, status, _ in
         let lua = Lua(L)
         if status == LUA_YIELD { return 0 }
-        guard let s = lua.number(1) else { return lua.typeError(1, "number") }
-        guard !s.isNaN else { return lua.argError(1, "number has no valid value (NaN)") }
+        let (s, bad) = lua.duration(1)
+        if let bad { return bad }
         let (t, err) = caller(lua, "timer")
         guard let t else { return err }
         t.kernel.park(t, timeout: max(0, s))
@@ -112,8 +107,8 @@ enum ThreadLibrary {
     /// alarm(seconds, callback): ends the thread with ALARM after `seconds`.
     static let alarm: LuaImpl = { L, _, _ in
         let lua = Lua(L)
-        guard let s = lua.number(1) else { return lua.typeError(1, "number") }
-        guard !s.isNaN else { return lua.argError(1, "number has no valid value (NaN)") }
+        let (s, bad) = lua.duration(1)
+        if let bad { return bad }
         if !lua.isNoneOrNil(2) && !KernelLibrary.isCallable(lua, 2) { return lua.typeError(2, "function") }
         let (t, err) = caller(lua, "alarm")
         guard let t else { return err }
@@ -192,11 +187,8 @@ enum ThreadLibrary {
             return 1
         }
         guard let sig = Signals.number(lua, 1) else { return lua.argError(1, "Invalid signal.") }
-        var timeout = -1.0
-        if !lua.isNoneOrNil(2) {
-            guard let s = lua.number(2), !s.isNaN else { return lua.typeError(2, "number") }
-            timeout = s
-        }
+        let (timeout, bad) = lua.duration(2, optional: true)
+        if let bad { return bad }
         let (t, err) = caller(lua, "sigwait")
         guard let t else { return err }
         t.kernel.signalWatcher(sig).add(t)
@@ -217,11 +209,8 @@ enum ThreadLibrary {
         }
         guard lua.type(1) == LUA_TTABLE else { return lua.typeError(1, "table") }
         if !lua.isNoneOrNil(2) && lua.type(2) != LUA_TTABLE { return lua.typeError(2, "table") }
-        var timeout = -1.0
-        if !lua.isNoneOrNil(3) {
-            guard let s = lua.number(3), !s.isNaN else { return lua.typeError(3, "number") }
-            timeout = s
-        }
+        let (timeout, bad) = lua.duration(3, optional: true)
+        if let bad { return bad }
         lua.setTop(3)
         let (t, err) = caller(lua, "block_on")
         guard let t else { return err }

@@ -94,7 +94,7 @@ final class Communication: LuaHandle {
     /// Reads everything available from `pipe` (a closed pipe counts as end of file).
     private func drain(_ pipe: PipeReader?, into buffer: inout [UInt8]) -> Drain {
         guard let pipe, pipe.fd >= 0 else { return .eof }
-        let scratch = pipe.scratch(Communication.chunk)
+        let scratch = ReceiveBuffer.pointer
         while true {
             let n = Glibc.read(pipe.fd, scratch, Communication.chunk)
             if n > 0 { buffer.append(contentsOf: UnsafeRawBufferPointer(start: scratch, count: n)); continue }

@@ -6,22 +6,7 @@ import Glibc
 /// The child's stdout or stderr, seen from the parent.
 final class PipeReader: OwnedDescriptor, LuaHandle {
     static let metatableName: StaticString = "ratchet_exec_reader_meta"
-    private var buffer: UnsafeMutableRawPointer?
-    private var capacity = 0
-
-    /// A scratch buffer of at least `size` bytes, kept for the next read.
-    func scratch(_ size: Int) -> UnsafeMutableRawPointer {
-        if let b = buffer, capacity >= size { return b }
-        buffer?.deallocate()
-        let b = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
-        buffer = b
-        capacity = size
-        return b
-    }
-
     func close(_ lua: Lua) { closeFD(lua) }
-
-    deinit { buffer?.deallocate() }
 }
 
 /// The child's stdin, seen from the parent.
@@ -32,8 +17,6 @@ final class PipeWriter: OwnedDescriptor, LuaHandle {
 
 /// The pipe objects' Lua methods.
 enum ExecPipeLibrary {
-    static let defaultRead = 8192
-    static let maxRead = 1 << 20
 
     static func register(_ lua: Lua) {
         PipeReader.registerMetatable(lua, methods: [("get_fd", readerFD), ("read", read), ("close", readerClose)])
@@ -42,31 +25,20 @@ enum ExecPipeLibrary {
         lua.pop()
     }
 
-    static let readerFD: LuaImpl = { L, _, _ in
-        let lua = Lua(L)
-        guard let p = PipeReader.get(lua, 1) else { return lua.typeError(1, "ratchet.exec reader") }
+    static let readerFD: LuaImpl = { L, _, _ in getFD(Lua(L), PipeReader.self, "ratchet.exec reader") }
+    static let writerFD: LuaImpl = { L, _, _ in getFD(Lua(L), PipeWriter.self, "ratchet.exec writer") }
+    static let readerClose: LuaImpl = { L, _, _ in close(Lua(L), PipeReader.self, "ratchet.exec reader") }
+    static let writerClose: LuaImpl = { L, _, _ in close(Lua(L), PipeWriter.self, "ratchet.exec writer") }
+
+    private static func getFD<P: OwnedDescriptor & LuaHandle>(_ lua: Lua, _ type: P.Type, _ name: String) -> Int32 {
+        guard let p = P.get(lua, 1) else { return lua.typeError(1, name) }
         lua.push(p.fd)
         return 1
     }
 
-    static let writerFD: LuaImpl = { L, _, _ in
-        let lua = Lua(L)
-        guard let p = PipeWriter.get(lua, 1) else { return lua.typeError(1, "ratchet.exec writer") }
-        lua.push(p.fd)
-        return 1
-    }
-
-    static let readerClose: LuaImpl = { L, _, _ in
-        let lua = Lua(L)
-        guard let p = PipeReader.get(lua, 1) else { return lua.typeError(1, "ratchet.exec reader") }
-        guard p.closeFD(lua) else { return 0 }
-        lua.push(true)
-        return 1
-    }
-
-    static let writerClose: LuaImpl = { L, _, _ in
-        let lua = Lua(L)
-        guard let p = PipeWriter.get(lua, 1) else { return lua.typeError(1, "ratchet.exec writer") }
+    /// close() → true, or nothing when already closed.
+    private static func close<P: OwnedDescriptor & LuaHandle>(_ lua: Lua, _ type: P.Type, _ name: String) -> Int32 {
+        guard let p = P.get(lua, 1) else { return lua.typeError(1, name) }
         guard p.closeFD(lua) else { return 0 }
         lua.push(true)
         return 1
@@ -76,16 +48,16 @@ enum ExecPipeLibrary {
     static let read: LuaImpl = { L, _, _ in
         let lua = Lua(L)
         guard let p = PipeReader.get(lua, 1) else { return lua.typeError(1, "ratchet.exec reader") }
-        var max = defaultRead
+        var max = ReceiveBuffer.defaultSize
         if !lua.isNoneOrNil(2) {
             guard let n = lua.integer(2) else { return lua.typeError(2, "integer") }
-            guard n >= 1 && n <= maxRead else {
-                return lua.argError(2, "maxlen must be between 1 and \(maxRead)")
+            guard n >= 1 && n <= ReceiveBuffer.capacity else {
+                return lua.argError(2, "maxlen must be between 1 and \(ReceiveBuffer.capacity)")
             }
             max = n
         }
         while true {
-            let buf = p.scratch(max)
+            let buf = ReceiveBuffer.pointer
             let n = Glibc.read(p.fd, buf, max)
             if n >= 0 {
                 lua.push(bytes: buf, count: n)

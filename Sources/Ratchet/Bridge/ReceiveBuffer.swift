@@ -1,10 +1,10 @@
 import Glibc
 
-/// The one buffer `recv` reads into before the bytes are copied into a Lua string: one per
-/// OS thread (Lua states on different pthreads must not share it), allocated on first use,
-/// so the receive path never allocates.
+/// The one buffer every read (socket recv, exec pipe read) fills before the bytes are copied
+/// into a Lua string: one per OS thread (Lua states on different pthreads must not share it),
+/// allocated on first use, so the receive path never allocates.
 enum ReceiveBuffer {
-    /// The largest `recv(maxlen)` accepted (the reference's limit was 8192).
+    /// The largest read size accepted (the reference's limit was 8192).
     static let capacity = 1 << 20
     static let defaultSize = 8192
 
