@@ -161,7 +161,9 @@ enum ZMQLibrary {
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.send()") }
         let (thread, timedOut) = resumed(lua, status)
         if timedOut { return lua.raiseTimeout("ratchet.zmqsocket.send()", "send") }
-        let flags = ZMQ_DONTWAIT | (lua.toBool(3) ? ZMQ_SNDMORE : 0)
+        // lua_gettop first: lua_toboolean on an absent argument (the usual case) costs more.
+        let more = lua_gettop(lua.L) >= 3 && lua.toBool(3)
+        let flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)
         for _ in 0..<3 {
             if zmq.send(h, data, count, flags) >= 0 {
                 s.settle()
@@ -177,8 +179,8 @@ enum ZMQLibrary {
         return s.park(lua, thread, ZMQ_POLLOUT, deadlineSlot: 4, "ratchet.zmqsocket.send()")
     }
 
-    /// Receives one message part without waiting into `msg` (initialized by the caller);
-    /// returns 0, or the error (EAGAIN when nothing is there; EINTR is retried).
+    /// Receives one message part without waiting into the socket's message; returns 0, or
+    /// the error (EAGAIN when nothing is there; EINTR is retried).
     @inline(__always)
     private static func receivePart(_ h: UnsafeMutableRawPointer, _ msg: UnsafeMutablePointer<zmq_msg_t>) -> Int32 {
         while true {
@@ -201,14 +203,14 @@ enum ZMQLibrary {
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.recv()") }
         let (thread, timedOut) = resumed(lua, status)
         if timedOut { return lua.raiseTimeout("ratchet.zmqsocket.recv()", "recv") }
-        var msg = zmq_msg_t()
-        _ = zmq.msg_init(&msg)
-        defer { _ = zmq.msg_close(&msg) }
+        let msg = s.msg
         for _ in 0..<3 {
-            let e = receivePart(h, &msg)
+            let e = receivePart(h, msg)
             if e == 0 {
-                lua.push(bytes: zmq.msg_data(&msg), count: zmq.msg_size(&msg))
-                lua.push(zmq.msg_more(&msg) != 0)
+                let size = zmq.msg_size(msg)
+                lua.push(bytes: zmq.msg_data(msg), count: size)
+                lua.push(zmq.msg_more(msg) != 0)
+                s.releaseLarge(size)
                 s.settle()
                 return 2
             }
@@ -234,23 +236,23 @@ enum ZMQLibrary {
         var parts: [UInt8] = []
         var started = false
         if let prefix = lua.bytes(2) { parts.append(contentsOf: prefix); started = true }
-        var msg = zmq_msg_t()
-        _ = zmq.msg_init(&msg)
-        defer { _ = zmq.msg_close(&msg) }
+        let msg = s.msg
         var tries = 0
         while tries < 3 {
-            let e = receivePart(h, &msg)
+            let e = receivePart(h, msg)
             if e == 0 {
                 tries = 0
-                let data = UnsafeRawBufferPointer(start: zmq.msg_data(&msg), count: zmq.msg_size(&msg))
-                let more = zmq.msg_more(&msg) != 0
+                let data = UnsafeRawBufferPointer(start: zmq.msg_data(msg), count: zmq.msg_size(msg))
+                let more = zmq.msg_more(msg) != 0
                 if !more && !started {
                     // A one-part message (the usual case) goes to Lua without an extra copy.
                     lua.push(bytes: data.baseAddress, count: data.count)
+                    s.releaseLarge(data.count)
                     s.settle()
                     return 1
                 }
                 parts.append(contentsOf: data)
+                s.releaseLarge(data.count)
                 started = true
                 if !more {
                     parts.withUnsafeBytes { lua.push(bytes: $0.baseAddress, count: $0.count) }

@@ -22,6 +22,16 @@ final class ZMQSocket: LuaHandle {
     /// Seconds, or -1 for none; applies to send and recv.
     var timeout: Double = -1
     var watcher: IOWatcher?
+    /// The message recv and recv_all receive into: initialized once, so a receive costs no
+    /// zmq_msg_init/zmq_msg_close (zmq_msg_recv releases the previous part itself, as
+    /// libzmq's own perf tools rely on). It keeps the last part received until the next
+    /// receive or close, or not at all when that part is large (`releaseLarge`).
+    let msg = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
+
+    /// Parts larger than this are released as soon as they are copied to Lua, rather than
+    /// kept until the next receive. Smaller ones are kept: a zero-copy part pins libzmq's
+    /// decoder buffer (8 KiB by default) anyway, and releasing costs two calls per message.
+    static let keptPartLimit = 8192
 
     /// Marks a watcher token as a zmq wait (block_on may wait on the same descriptor).
     private static let tokenTag = 1 << 40
@@ -29,6 +39,7 @@ final class ZMQSocket: LuaHandle {
     init(handle: UnsafeMutableRawPointer, type: Int32) {
         self.handle = handle
         self.type = type
+        _ = zmq.msg_init(msg)
         var f: Int32 = -1
         var size = MemoryLayout<Int32>.size
         if zmq.getsockopt(handle, ZMQ_FD, &f, &size) == 0 { fd = f }
@@ -83,6 +94,16 @@ final class ZMQSocket: LuaHandle {
         return Status.yield()
     }
 
+    /// After a part of `size` bytes was copied out of `msg`: releases it if it is large.
+    @inline(__always) func releaseLarge(_ size: Int) {
+        if size > ZMQSocket.keptPartLimit { releaseMessage() }
+    }
+
+    private func releaseMessage() {
+        _ = zmq.msg_close(msg)
+        _ = zmq.msg_init(msg)
+    }
+
     /// Returns false when it was already closed. Waiting threads wake and see it closed.
     @discardableResult func closeSocket() -> Bool {
         guard let h = handle else { return false }
@@ -90,11 +111,16 @@ final class ZMQSocket: LuaHandle {
         watcher = nil
         handle = nil
         fd = -1
+        releaseMessage()
         _ = zmq.close(h)
         return true
     }
 
     func close(_ lua: Lua) { closeSocket() }
 
-    deinit { closeSocket() }
+    deinit {
+        closeSocket()
+        _ = zmq.msg_close(msg)
+        msg.deallocate()
+    }
 }
