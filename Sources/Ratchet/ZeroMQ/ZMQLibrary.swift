@@ -179,14 +179,18 @@ enum ZMQLibrary {
         return s.park(lua, thread, ZMQ_POLLOUT, deadlineSlot: 4, "ratchet.zmqsocket.send()")
     }
 
-    /// Receives one message part without waiting into the socket's message; returns 0, or
-    /// the error (EAGAIN when nothing is there; EINTR is retried).
+    /// Receives one message part without waiting into the socket's message; returns its
+    /// size, or the error negated (-EAGAIN when nothing is there; EINTR is retried).
+    ///
+    /// The size comes from zmq_msg_recv's result (a zmq_msg_size call less), which libzmq
+    /// caps at INT_MAX: only then is the message asked.
     @inline(__always)
-    private static func receivePart(_ h: UnsafeMutableRawPointer, _ msg: UnsafeMutablePointer<zmq_msg_t>) -> Int32 {
+    private static func receivePart(_ h: UnsafeMutableRawPointer, _ msg: UnsafeMutablePointer<zmq_msg_t>) -> Int {
         while true {
-            if zmq.msg_recv(msg, h, ZMQ_DONTWAIT) >= 0 { return 0 }
+            let n = zmq.msg_recv(msg, h, ZMQ_DONTWAIT)
+            if n >= 0 { return n == Int32.max ? zmq.msg_size(msg) : Int(n) }
             let e = zmq.errno()
-            if e != EINTR { return e }
+            if e != EINTR { return -Int(e > 0 ? e : EIO) }  // never 0: that would read as a size
         }
     }
 
@@ -205,16 +209,15 @@ enum ZMQLibrary {
         if timedOut { return lua.raiseTimeout("ratchet.zmqsocket.recv()", "recv") }
         let msg = s.msg
         for _ in 0..<3 {
-            let e = receivePart(h, msg)
-            if e == 0 {
-                let size = zmq.msg_size(msg)
+            let size = receivePart(h, msg)
+            if size >= 0 {
                 lua.push(bytes: zmq.msg_data(msg), count: size)
                 lua.push(zmq.msg_more(msg) != 0)
                 s.releaseLarge(size)
                 s.settle()
                 return 2
             }
-            guard e == EAGAIN else { return lua.raiseZMQ("ratchet.zmqsocket.recv()", "zmq_msg_recv", e) }
+            guard size == -Int(EAGAIN) else { return lua.raiseZMQ("ratchet.zmqsocket.recv()", "zmq_msg_recv", Int32(-size)) }
             if !s.readyAfterAgain(ZMQ_POLLIN, processed: true) { break }
         }
         if status != LUA_YIELD { lua.setTop(1) }
@@ -239,10 +242,10 @@ enum ZMQLibrary {
         let msg = s.msg
         var tries = 0
         while tries < 3 {
-            let e = receivePart(h, msg)
-            if e == 0 {
+            let size = receivePart(h, msg)
+            if size >= 0 {
                 tries = 0
-                let data = UnsafeRawBufferPointer(start: zmq.msg_data(msg), count: zmq.msg_size(msg))
+                let data = UnsafeRawBufferPointer(start: zmq.msg_data(msg), count: size)
                 let more = zmq.msg_more(msg) != 0
                 if !more && !started {
                     // A one-part message (the usual case) goes to Lua without an extra copy.
@@ -261,7 +264,7 @@ enum ZMQLibrary {
                 }
                 continue
             }
-            guard e == EAGAIN else { return lua.raiseZMQ("ratchet.zmqsocket.recv_all()", "zmq_msg_recv", e) }
+            guard size == -Int(EAGAIN) else { return lua.raiseZMQ("ratchet.zmqsocket.recv_all()", "zmq_msg_recv", Int32(-size)) }
             tries += 1
             if !s.readyAfterAgain(ZMQ_POLLIN, processed: true) { break }
         }
