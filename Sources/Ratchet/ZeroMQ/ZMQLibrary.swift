@@ -153,6 +153,7 @@ enum ZMQLibrary {
         return ZMQSocket.with(lua, 1) { send(lua, $0, status) } ?? notSocket(lua)
     }
 
+    @inline(__always)
     private static func send(_ lua: Lua, _ s: ZMQSocket, _ status: Int32) -> Int32 {
         var count = 0
         // nil unless a string or a number, which it converts in place (the reference sent
@@ -203,6 +204,7 @@ enum ZMQLibrary {
         return ZMQSocket.with(lua, 1) { recv(lua, $0, status) } ?? notSocket(lua)
     }
 
+    @inline(__always)
     private static func recv(_ lua: Lua, _ s: ZMQSocket, _ status: Int32) -> Int32 {
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.recv()") }
         let (thread, timedOut) = resumed(lua, status)
@@ -231,6 +233,7 @@ enum ZMQLibrary {
         return ZMQSocket.with(lua, 1) { recvAll(lua, $0, status) } ?? notSocket(lua)
     }
 
+    @inline(__always)
     private static func recvAll(_ lua: Lua, _ s: ZMQSocket, _ status: Int32) -> Int32 {
         if status != LUA_YIELD { lua.setTop(1); lua.pushNil() }
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.recv_all()") }
