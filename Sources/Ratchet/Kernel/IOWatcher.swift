@@ -9,7 +9,9 @@ import Glibc
 /// Writes wait rarely (only on a full buffer), so their edge-triggered event is one-shot.
 public final class IOWatcher: WaitSource {
     public let fd: Int32
-    unowned(unsafe) var kernel: Kernel
+    /// Unmanaged so the wake-up path borrows the kernel without reference counting.
+    let kernelRef: Unmanaged<Kernel>
+    var kernel: Kernel { kernelRef.takeUnretainedValue() }
     var detached = false
     private var readEvent: OpaquePointer?
     private var writeEvent: OpaquePointer?
@@ -34,7 +36,7 @@ public final class IOWatcher: WaitSource {
     public private(set) var peerClosed = false
 
     init(kernel: Kernel, fd: Int32) {
-        self.kernel = kernel
+        self.kernelRef = .passUnretained(kernel)
         self.fd = fd
     }
 
@@ -55,7 +57,15 @@ public final class IOWatcher: WaitSource {
             }
             if reader == nil { reader = .passUnretained(t); readerToken = token } else { readers.append((t, token)) }
         }
-        kernel.addIOSource(t, self)
+        kernelRef._withUnsafeGuaranteedRef { $0.addIOSource(t, self) }
+    }
+
+    /// Whether a socket's cached watcher can still be used by kernel `k`.
+    @inline(__always) func serves(_ k: Kernel) -> Bool { !detached && kernelRef.toOpaque() == Unmanaged.passUnretained(k).toOpaque() }
+
+    /// Wakes `t` (borrowed: no reference counting on the hot path).
+    @inline(__always) private func wake(_ t: Unmanaged<LuaThread>, _ token: Int) {
+        kernelRef._withUnsafeGuaranteedRef { k in t._withUnsafeGuaranteedRef { k.wake($0, .ready(token)) } }
     }
 
     private var idle: Bool { reader == nil && writer == nil && readers.isEmpty && writers.isEmpty }
@@ -66,7 +76,7 @@ public final class IOWatcher: WaitSource {
     /// Wakes the readers whose token passes `ready`. For a descriptor whose readability stands
     /// for several conditions (ZMQ_FD), the owner wakes the threads whose condition holds.
     public func wakeReaders(where ready: (Int) -> Bool) {
-        if let t = reader, ready(readerToken) { reader = nil; kernel.wake(t.takeUnretainedValue(), .ready(readerToken)) }
+        if let t = reader, ready(readerToken) { reader = nil; wake(t, readerToken) }
         var i = readers.count
         while i > 0 {
             i -= 1
@@ -97,12 +107,12 @@ public final class IOWatcher: WaitSource {
     }
 
     private func wakeReaders() {
-        if let t = reader { reader = nil; kernel.wake(t.takeUnretainedValue(), .ready(readerToken)) }
+        if let t = reader { reader = nil; wake(t, readerToken) }
         while let (t, token) = readers.popLast() { kernel.wake(t, .ready(token)) }
     }
 
     private func wakeWriters() {
-        if let t = writer { writer = nil; kernel.wake(t.takeUnretainedValue(), .ready(writerToken)) }
+        if let t = writer { writer = nil; wake(t, writerToken) }
         while let (t, token) = writers.popLast() { kernel.wake(t, .ready(token)) }
     }
 
@@ -126,7 +136,7 @@ public final class IOWatcher: WaitSource {
 }
 
 private let ioWatcherFired: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { _, what, arg in
-    Unmanaged<IOWatcher>.fromOpaque(arg!).takeUnretainedValue().fired(Int32(what))
+    Unmanaged<IOWatcher>.fromOpaque(arg!)._withUnsafeGuaranteedRef { $0.fired(Int32(what)) }
 }
 
 extension Kernel {
@@ -152,14 +162,16 @@ extension Kernel {
     /// The thread wakes with `.ready(token)`.
     public func waitIO(_ t: LuaThread, fd: Int32, write: Bool, timeout: Double, slot: inout IOWatcher?,
                        token: Int = 0) {
-        watcher(fd: fd, slot: &slot).add(t, write: write, token: token)
+        // Optional chaining borrows the cached watcher: no retain/release per wait.
+        if slot?.serves(self) != true { slot = watcher(fd: fd) }
+        slot?.add(t, write: write, token: token)
         park(t, timeout: timeout)
     }
 
     /// The handle's watcher in `slot` if it belongs to this kernel, else this kernel's
     /// watcher for `fd`, stored in `slot`. For handles that wait on several fds at once.
     public func watcher(fd: Int32, slot: inout IOWatcher?) -> IOWatcher {
-        if let s = slot, !s.detached, s.kernel === self { return s }
+        if let s = slot, s.serves(self) { return s }
         let w = watcher(fd: fd)
         slot = w
         return w

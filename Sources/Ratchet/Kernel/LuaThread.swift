@@ -8,11 +8,13 @@ public final class LuaThread {
     public enum Wake: Equatable { case none, ready(Int), timeout, signal }
 
     // Fields are grouped by size so the object packs tightly: every idle connection has one.
-    unowned(unsafe) let kernel: Kernel
+    /// Unmanaged so blocking calls borrow the kernel without reference counting.
+    let kernelRef: Unmanaged<Kernel>
+    var kernel: Kernel { kernelRef.takeUnretainedValue() }
     public let co: OpaquePointer
     /// What the thread is parked on; each is told to forget it when it wakes. The first I/O
     /// watcher has its own unowned slot (watchers outlive their waits), the rest an array.
-    unowned(unsafe) var ioSource: IOWatcher?
+    var ioSource: Unmanaged<IOWatcher>?
     var sources: [WaitSource] = []
     /// The per-thread timeout timer and alarm, created on first use.
     var timer: OpaquePointer?
@@ -38,7 +40,7 @@ public final class LuaThread {
     var timerArmed = false
 
     init(kernel: Kernel, co: OpaquePointer, ref: Int32, background: Bool) {
-        self.kernel = kernel
+        self.kernelRef = .passUnretained(kernel)
         self.co = co
         self.ref = ref
         self.background = background

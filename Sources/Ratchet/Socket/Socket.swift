@@ -62,13 +62,13 @@ public final class Socket: LuaHandle {
     /// Parks `t` until the socket is readable (or writable), honouring the socket timeout.
     @inline(__always)
     func wait(_ t: LuaThread, write: Bool) {
-        t.kernel.waitIO(t, fd: fd, write: write, timeout: timeout, slot: &watcher)
+        t.kernelRef._withUnsafeGuaranteedRef { $0.waitIO(t, fd: fd, write: write, timeout: timeout, slot: &watcher) }
     }
 
     /// The watcher this socket waits on in kernel `k` (the slot `waitIO` fills), for waits
     /// that register several sources before parking (multi_recv).
     func ioWatcher(_ k: Kernel) -> IOWatcher {
-        if let w = watcher, !w.detached, w.kernel === k { return w }
+        if let w = watcher, w.serves(k) { return w }
         let w = k.watcher(fd: fd)
         watcher = w
         return w
