@@ -175,7 +175,7 @@ public final class Kernel: LuaHandle {
     /// Forgets everything a thread waits on (sources, timer, pending count).
     private func clearWait(_ t: LuaThread) {
         if let w = t.ioSource { t.ioSource = nil; w._withUnsafeGuaranteedRef { $0.removeWaiter(t) } }
-        if !t.sources.isEmpty {
+        if t.hasSources {
             for s in t.sources { s.removeWaiter(t) }
             t.sources.removeAll(keepingCapacity: true)
         }
