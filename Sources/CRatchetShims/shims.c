@@ -39,19 +39,7 @@ int ratchet_accept4(int fd, struct sockaddr *addr, socklen_t *len) {
     return accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
-// Swift has no thread-local storage; two words in C are the cheapest place for it.
-static _Thread_local lua_State *resumed_co;
-static _Thread_local void *resumed_thread;
-
-void ratchet_set_resumed(lua_State *co, void *thread) {
-    resumed_co = co;
-    resumed_thread = thread;
-}
-
-void *ratchet_resumed(lua_State *L) {
-    return L == resumed_co ? resumed_thread : NULL;
-}
-
-void *ratchet_resumed_any(void) {
-    return resumed_thread;
-}
+// Swift has no thread-local storage; two words in C are the cheapest place for it
+// (accessors inline in the header).
+_Thread_local lua_State *ratchet_resumed_co_;
+_Thread_local void *ratchet_resumed_thread_;

@@ -28,8 +28,18 @@ int ratchet_accept4(int fd, struct sockaddr *addr, unsigned int *len);
 // The ratchet thread the kernel is resuming on this OS thread (and its coroutine), so a
 // blocking call finds its thread without a registry lookup. Thread-local: separate Lua
 // states on separate OS threads (Swift Testing runs tests in parallel) never see each other.
-void ratchet_set_resumed(lua_State *co, void *thread);
-void *ratchet_resumed(lua_State *L);
-void *ratchet_resumed_any(void);
+// Inline (Swift imports static inline functions) and initial-exec TLS: a few instructions,
+// no call and no __tls_get_addr, on every blocking call.
+extern _Thread_local lua_State *ratchet_resumed_co_ __attribute__((tls_model("initial-exec")));
+extern _Thread_local void *ratchet_resumed_thread_ __attribute__((tls_model("initial-exec")));
+static inline void ratchet_set_resumed(lua_State *co, void *thread) {
+    ratchet_resumed_co_ = co;
+    ratchet_resumed_thread_ = thread;
+}
+static inline void *ratchet_resumed(lua_State *L) {
+    return L == ratchet_resumed_co_ ? ratchet_resumed_thread_ : 0;
+}
+static inline void *ratchet_resumed_any(void) { return ratchet_resumed_thread_; }
+static inline lua_State *ratchet_resumed_co(void) { return ratchet_resumed_co_; }
 
 #endif

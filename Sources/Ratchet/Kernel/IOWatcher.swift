@@ -8,33 +8,51 @@ import Glibc
 /// that arrives while nobody waits is harmless, and no epoll_ctl is paid per message.
 /// Writes wait rarely (only on a full buffer), so their edge-triggered event is one-shot.
 public final class IOWatcher: WaitSource {
+    // Every idle connection has one: the object is kept at 64 bytes (an 80-byte malloc
+    // chunk) by moving write waits and extra waiters, which are rare, to `more`.
     public let fd: Int32
-    unowned(unsafe) var kernel: Kernel
     var detached = false
-    private var readEvent: OpaquePointer?
-    private var writeEvent: OpaquePointer?
-    /// The usual single waiter per direction lives in a slot (no array traffic or reference
-    /// counting per message); more waiters (rare: block_on beside a recv) go to the arrays.
-    /// Unretained: a thread leaves every watcher (clearWait) before it can go away. Unmanaged
-    /// rather than unowned(unsafe), whose every read (even a nil check) retains and releases.
-    private var reader: Unmanaged<LuaThread>?
-    private var readerToken = 0
-    private var writer: Unmanaged<LuaThread>?
-    private var writerToken = 0
-    private var readers: [(LuaThread, Int)] = []
-    private var writers: [(LuaThread, Int)] = []
     /// Not owned by a ratchet handle (block_on on a foreign object): freed after its wait.
     var temporary = false
     /// False once a read came back short (the buffer is drained) until the next read edge.
     /// Lets a reader park without a recv that would only say EAGAIN: one syscall saved per
     /// message. Only meaningful while the read event is registered (`readArmed`).
     public var readReady = true
-    public var readArmed: Bool { readEvent != nil && !detached }
     /// The peer shut down or reset (EPOLLRDHUP): sticky, since no further edge will come.
     public private(set) var peerClosed = false
+    /// Unmanaged so the wake-up path borrows the kernel without reference counting.
+    let kernelRef: Unmanaged<Kernel>
+    var kernel: Kernel { kernelRef.takeUnretainedValue() }
+    private var readEvent: OpaquePointer?
+    /// The usual single reader lives in a slot (no array traffic or reference counting per
+    /// message). Unretained: a thread leaves every watcher (clearWait) before it can go
+    /// away. Unmanaged rather than unowned(unsafe), whose every read retains and releases.
+    private var reader: Unmanaged<LuaThread>?
+    private var readerToken = 0
+    private var more: Overflow?
+
+    /// Writers (a thread waits to write only on a full buffer) and further readers
+    /// (block_on beside a recv).
+    private final class Overflow {
+        var writeEvent: OpaquePointer?
+        var writer: Unmanaged<LuaThread>?
+        var writerToken = 0
+        var readers: [(LuaThread, Int)] = []
+        var writers: [(LuaThread, Int)] = []
+        var idle: Bool { writer == nil && readers.isEmpty && writers.isEmpty }
+    }
+
+    private var overflow: Overflow {
+        if let o = more { return o }
+        let o = Overflow()
+        more = o
+        return o
+    }
+
+    public var readArmed: Bool { readEvent != nil && !detached }
 
     init(kernel: Kernel, fd: Int32) {
-        self.kernel = kernel
+        self.kernelRef = .passUnretained(kernel)
         self.fd = fd
     }
 
@@ -43,46 +61,59 @@ public final class IOWatcher: WaitSource {
         guard !detached else { return }
         let me = Unmanaged.passUnretained(self).toOpaque()
         if write {
-            if writeEvent == nil {
-                writeEvent = event_new(kernel.base, fd, Int16(EV_WRITE | EV_ET), ioWatcherFired, me)
+            let o = overflow
+            if o.writeEvent == nil {
+                o.writeEvent = event_new(kernel.base, fd, Int16(EV_WRITE | EV_ET), ioWatcherFired, me)
             }
-            if writer == nil && writers.isEmpty { event_add(writeEvent, nil) }
-            if writer == nil { writer = .passUnretained(t); writerToken = token } else { writers.append((t, token)) }
+            if o.writer == nil && o.writers.isEmpty { event_add(o.writeEvent, nil) }
+            if o.writer == nil { o.writer = .passUnretained(t); o.writerToken = token } else { o.writers.append((t, token)) }
         } else {
             if readEvent == nil {
                 readEvent = event_new(kernel.base, fd, Int16(EV_READ | EV_ET | EV_PERSIST | EV_CLOSED), ioWatcherFired, me)
                 event_add(readEvent, nil)
             }
-            if reader == nil { reader = .passUnretained(t); readerToken = token } else { readers.append((t, token)) }
+            if reader == nil { reader = .passUnretained(t); readerToken = token } else { overflow.readers.append((t, token)) }
         }
-        kernel.addIOSource(t, self)
+        kernelRef._withUnsafeGuaranteedRef { $0.addIOSource(t, self) }
     }
 
-    private var idle: Bool { reader == nil && writer == nil && readers.isEmpty && writers.isEmpty }
+    /// Whether a socket's cached watcher can still be used by kernel `k`.
+    @inline(__always) func serves(_ k: Kernel) -> Bool { !detached && kernelRef.toOpaque() == Unmanaged.passUnretained(k).toOpaque() }
+
+    /// Wakes `t` (borrowed: no reference counting on the hot path).
+    @inline(__always) private func wake(_ t: Unmanaged<LuaThread>, _ token: Int) {
+        kernelRef._withUnsafeGuaranteedRef { k in t._withUnsafeGuaranteedRef { k.wake($0, .ready(token)) } }
+    }
+
+    private var idle: Bool { reader == nil && (more?.idle ?? true) }
 
     /// Whether a thread waits for readability.
-    public var hasReaders: Bool { reader != nil || !readers.isEmpty }
+    public var hasReaders: Bool { reader != nil || !(more?.readers.isEmpty ?? true) }
 
     /// Wakes the readers whose token passes `ready`. For a descriptor whose readability stands
     /// for several conditions (ZMQ_FD), the owner wakes the threads whose condition holds.
     public func wakeReaders(where ready: (Int) -> Bool) {
-        if let t = reader, ready(readerToken) { reader = nil; kernel.wake(t.takeUnretainedValue(), .ready(readerToken)) }
-        var i = readers.count
+        if let t = reader, ready(readerToken) { reader = nil; wake(t, readerToken) }
+        guard let o = more else { return }
+        var i = o.readers.count
         while i > 0 {
             i -= 1
-            guard i < readers.count, ready(readers[i].1) else { continue }
-            let (t, token) = readers.remove(at: i)
+            guard i < o.readers.count, ready(o.readers[i].1) else { continue }
+            let (t, token) = o.readers.remove(at: i)
             kernel.wake(t, .ready(token))
         }
     }
 
     public func removeWaiter(_ t: LuaThread) {
-        if reader?.toOpaque() == Unmanaged.passUnretained(t).toOpaque() { reader = nil }
-        else if !readers.isEmpty, let i = readers.firstIndex(where: { $0.0 === t }) { readers.remove(at: i) }
-        var wrote = false
-        if writer?.toOpaque() == Unmanaged.passUnretained(t).toOpaque() { writer = nil; wrote = true }
-        else if !writers.isEmpty, let i = writers.firstIndex(where: { $0.0 === t }) { writers.remove(at: i); wrote = true }
-        if wrote && writer == nil && writers.isEmpty, let w = writeEvent { event_del(w) }
+        let me = Unmanaged.passUnretained(t).toOpaque()
+        if reader?.toOpaque() == me { reader = nil }
+        if let o = more {
+            if !o.readers.isEmpty, let i = o.readers.firstIndex(where: { $0.0 === t }) { o.readers.remove(at: i) }
+            var wrote = false
+            if o.writer?.toOpaque() == me { o.writer = nil; wrote = true }
+            else if !o.writers.isEmpty, let i = o.writers.firstIndex(where: { $0.0 === t }) { o.writers.remove(at: i); wrote = true }
+            if wrote && o.writer == nil && o.writers.isEmpty, let w = o.writeEvent { event_del(w) }
+        }
         // Freed after the poll returns: this may run inside the event's own callback.
         if temporary && idle { kernel.retire(self) }
     }
@@ -97,13 +128,15 @@ public final class IOWatcher: WaitSource {
     }
 
     private func wakeReaders() {
-        if let t = reader { reader = nil; kernel.wake(t.takeUnretainedValue(), .ready(readerToken)) }
-        while let (t, token) = readers.popLast() { kernel.wake(t, .ready(token)) }
+        if let t = reader { reader = nil; wake(t, readerToken) }
+        guard let o = more else { return }
+        while let (t, token) = o.readers.popLast() { kernel.wake(t, .ready(token)) }
     }
 
     private func wakeWriters() {
-        if let t = writer { writer = nil; kernel.wake(t.takeUnretainedValue(), .ready(writerToken)) }
-        while let (t, token) = writers.popLast() { kernel.wake(t, .ready(token)) }
+        guard let o = more else { return }
+        if let t = o.writer { o.writer = nil; wake(t, o.writerToken) }
+        while let (t, token) = o.writers.popLast() { kernel.wake(t, .ready(token)) }
     }
 
     /// Wakes every waiter (so they retry and see the descriptor is gone), frees the events
@@ -121,12 +154,12 @@ public final class IOWatcher: WaitSource {
         guard !detached else { return }
         detached = true
         if let e = readEvent { event_free(e); readEvent = nil }
-        if let e = writeEvent { event_free(e); writeEvent = nil }
+        if let e = more?.writeEvent { event_free(e); more?.writeEvent = nil }
     }
 }
 
 private let ioWatcherFired: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { _, what, arg in
-    Unmanaged<IOWatcher>.fromOpaque(arg!).takeUnretainedValue().fired(Int32(what))
+    Unmanaged<IOWatcher>.fromOpaque(arg!)._withUnsafeGuaranteedRef { $0.fired(Int32(what)) }
 }
 
 extension Kernel {
@@ -152,14 +185,16 @@ extension Kernel {
     /// The thread wakes with `.ready(token)`.
     public func waitIO(_ t: LuaThread, fd: Int32, write: Bool, timeout: Double, slot: inout IOWatcher?,
                        token: Int = 0) {
-        watcher(fd: fd, slot: &slot).add(t, write: write, token: token)
+        // Optional chaining borrows the cached watcher: no retain/release per wait.
+        if slot?.serves(self) != true { slot = watcher(fd: fd) }
+        slot?.add(t, write: write, token: token)
         park(t, timeout: timeout)
     }
 
     /// The handle's watcher in `slot` if it belongs to this kernel, else this kernel's
     /// watcher for `fd`, stored in `slot`. For handles that wait on several fds at once.
     public func watcher(fd: Int32, slot: inout IOWatcher?) -> IOWatcher {
-        if let s = slot, !s.detached, s.kernel === self { return s }
+        if let s = slot, s.serves(self) { return s }
         let w = watcher(fd: fd)
         slot = w
         return w

@@ -16,10 +16,15 @@ public final class Kernel: LuaHandle {
     /// The live threads (they are kept alive by this table).
     private var threads = ThreadTable()
     public var liveThreadCount: Int { threads.count }
-    private var runQueue: [LuaThread] = []
+    /// Unretained: every queued thread is alive, in `threads` or (once finished) in
+    /// `finished`, so the run queue costs no reference counting per wake-up.
+    private var runQueue: [Unmanaged<LuaThread>] = []
     private var runHead = 0
-    /// The thread being resumed right now.
-    public private(set) var current: LuaThread?
+    /// Threads that ended, kept alive until no queue entry or running `step` can name them.
+    private var finished: [LuaThread] = []
+    /// The thread being resumed right now (kept alive by `threads` or `finished`).
+    public var current: LuaThread? { currentRef?.takeUnretainedValue() }
+    private var currentRef: Unmanaged<LuaThread>?
     /// Threads parked on something that can fire (I/O, timer, signal, DNS, child).
     private var pendingCount = 0
     private var foregroundCount = 0
@@ -75,21 +80,25 @@ public final class Kernel: LuaHandle {
         return Unmanaged<LuaThread>.fromOpaque(p).takeUnretainedValue()
     }
 
+    /// `body(the calling thread)`, borrowed without reference counting (for per-message
+    /// calls), or nil where `thread` is nil.
+    @inline(__always) public static func withThread<R>(_ lua: Lua, _ body: (LuaThread) -> R) -> R? {
+        guard let p = ratchet_resumed(lua.L) else { return nil }
+        return Unmanaged<LuaThread>.fromOpaque(p)._withUnsafeGuaranteedRef(body)
+    }
+
     /// Runs `body` with `t` marked as the thread being resumed (this kernel's `current`, and
     /// the per-OS-thread mark `Kernel.thread` reads), then restores both, so a kernel run
     /// from inside another kernel's thread leaves the outer marks as they were.
     @inline(__always) private func asCurrent<R>(_ t: LuaThread, _ body: () -> R) -> R {
-        let savedCurrent = current
+        let savedCurrent = currentRef
+        let savedCo = ratchet_resumed_co()
         let savedMark = ratchet_resumed_any()
-        current = t
+        currentRef = .passUnretained(t)
         ratchet_set_resumed(t.co, Unmanaged.passUnretained(t).toOpaque())
         let r = body()
-        current = savedCurrent
-        if let m = savedMark {
-            ratchet_set_resumed(Unmanaged<LuaThread>.fromOpaque(m).takeUnretainedValue().co, m)
-        } else {
-            ratchet_set_resumed(nil, nil)
-        }
+        currentRef = savedCurrent
+        ratchet_set_resumed(savedCo, savedMark)
         return r
     }
 
@@ -119,7 +128,7 @@ public final class Kernel: LuaHandle {
     @inline(__always) func enqueue(_ t: LuaThread) {
         guard !t.queued else { return }
         t.queued = true
-        runQueue.append(t)
+        runQueue.append(.passUnretained(t))
     }
 
     /// The live thread of this kernel for the coroutine value at index `i`, if any.
@@ -151,7 +160,7 @@ public final class Kernel: LuaHandle {
 
     /// The I/O watcher variant of `addSource`, without reference counting on the hot path.
     @inline(__always) func addIOSource(_ t: LuaThread, _ w: IOWatcher) {
-        if t.ioSource == nil { t.ioSource = w } else { t.sources.append(w) }
+        if t.ioSource == nil { t.ioSource = .passUnretained(w) } else { t.sources.append(w) }
     }
 
     /// Makes a waiting thread ready. Called from libevent callbacks and event sources.
@@ -165,8 +174,8 @@ public final class Kernel: LuaHandle {
 
     /// Forgets everything a thread waits on (sources, timer, pending count).
     private func clearWait(_ t: LuaThread) {
-        if let w = t.ioSource { t.ioSource = nil; w.removeWaiter(t) }
-        if !t.sources.isEmpty {
+        if let w = t.ioSource { t.ioSource = nil; w._withUnsafeGuaranteedRef { $0.removeWaiter(t) } }
+        if t.hasSources {
             for s in t.sources { s.removeWaiter(t) }
             t.sources.removeAll(keepingCapacity: true)
         }
@@ -237,17 +246,20 @@ public final class Kernel: LuaHandle {
     /// Returns false with the error on top of `lua` if one must leave the loop.
     private func drain(_ lua: Lua) -> Bool {
         while runHead < runQueue.count {
-            let t = runQueue[runHead]
-            runHead += 1
-            t.queued = false
-            if t.state == .dead { continue }
-            if !step(t, lua) {
+            let ok = runQueue[runHead]._withUnsafeGuaranteedRef { t -> Bool in
+                runHead += 1
+                t.queued = false
+                if t.state == .dead { return true }
+                return step(t, lua)
+            }
+            if !ok {
                 compactQueue()
                 return false
             }
         }
         runQueue.removeAll(keepingCapacity: true)
         runHead = 0
+        if !finished.isEmpty { finished.removeAll(keepingCapacity: true) }
         return true
     }
 
@@ -328,6 +340,7 @@ public final class Kernel: LuaHandle {
         if let a = t.alarm { event_del(a) }
         t.freeEvents()
         lua.unref(t.alarmCallbackRef); t.alarmCallbackRef = LUA_NOREF
+        finished.append(t)
         threads.remove(t)
         if !t.background { foregroundCount -= 1 }
         if !t.joiners.isEmpty {
@@ -415,6 +428,7 @@ public final class Kernel: LuaHandle {
         lua.unref(errorHandlerRef); errorHandlerRef = LUA_NOREF
         lua.unref(spaceRef); spaceRef = LUA_NOREF
         runQueue.removeAll()
+        finished.removeAll()
         zeroWaiters.removeAll()
         runHead = 0
         base = nil

@@ -27,14 +27,15 @@ enum SocketMethods {
 
     /// On resumption: true when the wait ended by timeout.
     @inline(__always) static func timedOut(_ lua: Lua, _ status: Int32) -> Bool {
-        status == LUA_YIELD && Kernel.thread(lua)?.wake == .timeout
+        status == LUA_YIELD && Kernel.withThread(lua, { $0.wake == .timeout }) == true
     }
 
     /// Parks the caller on the socket; the value to return from the implementation.
     @inline(__always) static func park(_ lua: Lua, _ sock: Socket, write: Bool, _ function: String) -> Int32 {
-        guard let t = Kernel.thread(lua) else { return Kernel.notInThread(lua, function) }
-        sock.wait(t, write: write)
-        return Status.yield()
+        Kernel.withThread(lua) { t in
+            sock.wait(t, write: write)
+            return Status.yield()
+        } ?? Kernel.notInThread(lua, function)
     }
 
     // MARK: simple accessors
