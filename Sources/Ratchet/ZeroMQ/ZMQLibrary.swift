@@ -138,15 +138,6 @@ enum ZMQLibrary {
     static let bind: LuaImpl = { L, _, _ in attach(Lua(L), true) }
     static let connect: LuaImpl = { L, _, _ in attach(Lua(L), false) }
 
-    /// On a resumed call: the calling thread (looked up once per call: it costs a registry
-    /// lookup) and whether its wait timed out. A first try looks the thread up only if it
-    /// has to wait. A timeout ends the call with ETIMEDOUT (the reference returned nothing).
-    @inline(__always) private static func resumed(_ lua: Lua, _ status: Int32) -> (thread: LuaThread?, timedOut: Bool) {
-        guard status == LUA_YIELD else { return (nil, false) }
-        let t = Kernel.thread(lua)
-        return (t, t?.wake == .timeout)
-    }
-
     /// send(data[, more]) → true. Stack while it waits: 1 socket, 2 data, 3 more, 4 deadline.
     static let send: LuaImpl = { L, status, _ in
         let lua = Lua(L)
@@ -160,8 +151,8 @@ enum ZMQLibrary {
         // numbers as text).
         guard let data = lua_tolstring(lua.L, 2, &count) else { return lua.typeError(2, "string") }
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.send()") }
-        let (thread, timedOut) = resumed(lua, status)
-        if timedOut { return lua.raiseTimeout("ratchet.zmqsocket.send()", "send") }
+        // A timeout ends the call with ETIMEDOUT (the reference returned nothing).
+        if SocketMethods.timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.send()", "send") }
         // lua_gettop first: lua_toboolean on an absent argument (the usual case) costs more.
         let more = lua_gettop(lua.L) >= 3 && lua.toBool(3)
         let flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)
@@ -177,7 +168,7 @@ enum ZMQLibrary {
             if !s.readyAfterAgain(ZMQ_POLLOUT) { break }
         }
         if status != LUA_YIELD { lua.setTop(3) }
-        return s.park(lua, thread, ZMQ_POLLOUT, deadlineSlot: 4, "ratchet.zmqsocket.send()")
+        return s.park(lua, ZMQ_POLLOUT, deadlineSlot: 4, "ratchet.zmqsocket.send()")
     }
 
     /// Receives one message part without waiting into the socket's message; returns its
@@ -207,8 +198,7 @@ enum ZMQLibrary {
     @inline(__always)
     private static func recv(_ lua: Lua, _ s: ZMQSocket, _ status: Int32) -> Int32 {
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.recv()") }
-        let (thread, timedOut) = resumed(lua, status)
-        if timedOut { return lua.raiseTimeout("ratchet.zmqsocket.recv()", "recv") }
+        if SocketMethods.timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.recv()", "recv") }
         let msg = s.msg
         for _ in 0..<3 {
             let size = receivePart(h, msg)
@@ -223,7 +213,7 @@ enum ZMQLibrary {
             if !s.readyAfterAgain(ZMQ_POLLIN, processed: true) { break }
         }
         if status != LUA_YIELD { lua.setTop(1) }
-        return s.park(lua, thread, ZMQ_POLLIN, deadlineSlot: 2, "ratchet.zmqsocket.recv()")
+        return s.park(lua, ZMQ_POLLIN, deadlineSlot: 2, "ratchet.zmqsocket.recv()")
     }
 
     /// recv_all() → every part of one message, concatenated. Stack while it waits:
@@ -237,8 +227,7 @@ enum ZMQLibrary {
     private static func recvAll(_ lua: Lua, _ s: ZMQSocket, _ status: Int32) -> Int32 {
         if status != LUA_YIELD { lua.setTop(1); lua.pushNil() }
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.recv_all()") }
-        let (thread, timedOut) = resumed(lua, status)
-        if timedOut { return lua.raiseTimeout("ratchet.zmqsocket.recv_all()", "recv") }
+        if SocketMethods.timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.recv_all()", "recv") }
         var parts: [UInt8] = []
         var started = false
         if let prefix = lua.bytes(2) { parts.append(contentsOf: prefix); started = true }
@@ -275,7 +264,7 @@ enum ZMQLibrary {
             parts.withUnsafeBytes { lua.push(bytes: $0.baseAddress, count: $0.count) }
             lua.replace(2)
         }
-        return s.park(lua, thread, ZMQ_POLLIN, deadlineSlot: 3, "ratchet.zmqsocket.recv_all()")
+        return s.park(lua, ZMQ_POLLIN, deadlineSlot: 3, "ratchet.zmqsocket.recv_all()")
     }
 
     private static func eventFlag(_ lua: Lua, _ flag: Int32) -> Int32 {

@@ -84,14 +84,18 @@ final class ZMQSocket: LuaHandle {
         return ev & wanted != 0
     }
 
-    /// Parks the calling thread (`thread`, when the call already looked it up) until the
-    /// socket may be ready for `wanted` or the socket's timeout (kept as a deadline at stack
-    /// index `deadlineSlot`) passes.
-    func park(_ lua: Lua, _ thread: LuaThread?, _ wanted: Int32, deadlineSlot: Int32, _ function: String) -> Int32 {
-        guard let t = thread ?? Kernel.thread(lua) else { return Kernel.notInThread(lua, function) }
-        t.kernel.waitIO(t, fd: fd, write: false, timeout: lua.remaining(timeout: timeout, slot: deadlineSlot),
-                        slot: &watcher, token: ZMQSocket.tokenTag | Int(wanted))
-        return Status.yield()
+    /// Parks the calling thread until the socket may be ready for `wanted` or the socket's
+    /// timeout (kept as a deadline at stack index `deadlineSlot`) passes. The thread and
+    /// its kernel are borrowed (a wait per message in request/reply traffic).
+    func park(_ lua: Lua, _ wanted: Int32, deadlineSlot: Int32, _ function: String) -> Int32 {
+        Kernel.withThread(lua) { t in
+            let left = lua.remaining(timeout: self.timeout, slot: deadlineSlot)
+            t.kernelRef._withUnsafeGuaranteedRef {
+                $0.waitIO(t, fd: fd, write: false, timeout: left, slot: &watcher,
+                          token: ZMQSocket.tokenTag | Int(wanted))
+            }
+            return Status.yield()
+        } ?? Kernel.notInThread(lua, function)
     }
 
     /// After a part of `size` bytes was copied out of `msg`: releases it if it is large.
