@@ -80,6 +80,12 @@ public final class Kernel: LuaHandle {
         return Unmanaged<LuaThread>.fromOpaque(p).takeUnretainedValue()
     }
 
+    /// On resumption of a blocking call (`status` LUA_YIELD): true when its wait ended by
+    /// timeout. Every blocking call checks this first and raises ETIMEDOUT.
+    @inline(__always) public static func timedOut(_ lua: Lua, _ status: Int32) -> Bool {
+        status == LUA_YIELD && withThread(lua, { $0.wake == .timeout }) == true
+    }
+
     /// `body(the calling thread)`, borrowed without reference counting (for per-message
     /// calls), or nil where `thread` is nil.
     @inline(__always) public static func withThread<R>(_ lua: Lua, _ body: (LuaThread) -> R) -> R? {

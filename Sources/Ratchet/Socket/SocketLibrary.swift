@@ -132,7 +132,7 @@ enum SocketLibrary {
             timeout = s
         }
         lua.setTop(2)
-        if status == LUA_YIELD, Kernel.thread(lua)?.wake == .timeout {
+        if Kernel.timedOut(lua, status) {
             lua.pushNil()
             return 1
         }

@@ -25,11 +25,6 @@ enum SocketMethods {
 
     @inline(__always) static func notSocket(_ lua: Lua) -> Int32 { lua.typeError(1, "ratchet.socket") }
 
-    /// On resumption: true when the wait ended by timeout.
-    @inline(__always) static func timedOut(_ lua: Lua, _ status: Int32) -> Bool {
-        status == LUA_YIELD && Kernel.withThread(lua, { $0.wake == .timeout }) == true
-    }
-
     /// Parks the caller on the socket; the value to return from the implementation.
     @inline(__always) static func park(_ lua: Lua, _ sock: Socket, write: Bool, _ function: String) -> Int32 {
         Kernel.withThread(lua) { t in
@@ -136,7 +131,7 @@ enum SocketMethods {
     static let accept: LuaImpl = { L, status, _ in
         let lua = Lua(L)
         guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
-        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.accept()", "accept") }
+        if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.accept()", "accept") }
         var addr = SocketAddress()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
         while true {
@@ -171,7 +166,7 @@ enum SocketMethods {
         guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
         guard let a = SocketAddress.get(lua, 2) else { return lua.typeError(2, "sockaddr") }
         if status == LUA_YIELD {
-            if timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.connect()", "connect") }
+            if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.connect()", "connect") }
             var err: Int32 = 0
             var len = socklen_t(MemoryLayout<Int32>.size)
             if getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 {
@@ -258,7 +253,7 @@ enum SocketMethods {
     @inline(__always) private static func recv(_ lua: Lua, _ s: Socket, _ status: Int32) -> Int32 {
         let (max, err) = maxlen(lua, 2)
         if let err { return err }
-        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.recv()", "recv") }
+        if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.recv()", "recv") }
         switch readOnce(lua, s, maxlen: max) {
         case .pushed:
             guard s.trace(lua, 1, s.encryption == nil ? "recv" : "encrypted recv", arg: -1) else { return Status.raise }
@@ -279,7 +274,7 @@ enum SocketMethods {
 
     @inline(__always) private static func send(_ lua: Lua, _ s: Socket, _ status: Int32) -> Int32 {
         guard let data = lua.bytes(2) else { return lua.typeError(2, "string") }
-        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.send()", "send") }
+        if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.send()", "send") }
         if let enc = s.encryption {
             switch enc.write(lua, socket: s, data: data) {
             case .done:
@@ -397,7 +392,7 @@ enum SocketMethods {
         guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
         guard let data = lua.bytes(2) else { return lua.typeError(2, "string") }
         guard let a = SocketAddress.get(lua, 3) else { return lua.typeError(3, "sockaddr") }
-        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.sendto()", "sendto") }
+        if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.sendto()", "sendto") }
         while true {
             let n = a.pointee.withSockaddr { Glibc.sendto(s.fd, data.baseAddress, data.count, Int32(MSG_NOSIGNAL), $0, $1) }
             if n >= 0 {
@@ -417,7 +412,7 @@ enum SocketMethods {
         guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
         let (max, err) = maxlen(lua, 2)
         if let err { return err }
-        if timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.recvfrom()", "recvfrom") }
+        if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.recvfrom()", "recvfrom") }
         let buf = ReceiveBuffer.pointer
         var a = SocketAddress()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)

@@ -40,7 +40,7 @@ enum TLSSessionMethods {
     private static func handshake(_ lua: Lua, _ status: Int32, client: Bool) -> Int32 {
         let fn: StaticString = client ? "ratchet.ssl.session.client_handshake()" : "ratchet.ssl.session.server_handshake()"
         guard let s = TLSSession.get(lua, 1) else { return notSession(lua) }
-        if SocketMethods.timedOut(lua, status) {
+        if Kernel.timedOut(lua, status) {
             return lua.raiseTimeout("\(fn)", client ? "client_handshake" : "server_handshake")
         }
         if client {
@@ -75,7 +75,7 @@ enum TLSSessionMethods {
         guard let s = TLSSession.get(lua, 1) else { return notSession(lua) }
         let (max, err) = SocketMethods.maxlen(lua, 2)
         if let err { return err }
-        if SocketMethods.timedOut(lua, status) { return lua.raiseTimeout("ratchet.ssl.session.read()", "read") }
+        if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.ssl.session.read()", "read") }
         guard let sock = s.socket else { return lua.raiseErrno("ratchet.ssl.session.read()", "SSL_read", EBADF) }
         switch s.read(lua, socket: sock, maxlen: max) {
         case .done: return 1
@@ -90,7 +90,7 @@ enum TLSSessionMethods {
         let lua = Lua(L)
         guard let s = TLSSession.get(lua, 1) else { return notSession(lua) }
         guard let data = lua.bytes(2) else { return lua.typeError(2, "string") }
-        if SocketMethods.timedOut(lua, status) { return lua.raiseTimeout("ratchet.ssl.session.write()", "write") }
+        if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.ssl.session.write()", "write") }
         guard let sock = s.socket else { return lua.raiseErrno("ratchet.ssl.session.write()", "SSL_write", EBADF) }
         switch s.write(lua, socket: sock, data: data) {
         case .done: return 0
@@ -108,7 +108,7 @@ enum TLSSessionMethods {
         let lua = Lua(L)
         guard let s = TLSSession.get(lua, 1) else { return notSession(lua) }
         let wait = lua.isNoneOrNil(2) || lua.toBool(2)
-        if SocketMethods.timedOut(lua, status) { return lua.raiseTimeout("ratchet.ssl.session.shutdown()", "shutdown") }
+        if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.ssl.session.shutdown()", "shutdown") }
         guard let ssl = s.ssl, !s.failed, let sock = s.socket, sock.fd >= 0, SSL_is_init_finished(ssl) == 1 else {
             lua.push(false)
             return 1

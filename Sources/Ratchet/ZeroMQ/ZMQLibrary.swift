@@ -152,7 +152,7 @@ enum ZMQLibrary {
         guard let data = lua_tolstring(lua.L, 2, &count) else { return lua.typeError(2, "string") }
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.send()") }
         // A timeout ends the call with ETIMEDOUT (the reference returned nothing).
-        if SocketMethods.timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.send()", "send") }
+        if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.send()", "send") }
         // lua_gettop first: lua_toboolean on an absent argument (the usual case) costs more.
         let more = lua_gettop(lua.L) >= 3 && lua.toBool(3)
         let flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)
@@ -198,7 +198,7 @@ enum ZMQLibrary {
     @inline(__always)
     private static func recv(_ lua: Lua, _ s: ZMQSocket, _ status: Int32) -> Int32 {
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.recv()") }
-        if SocketMethods.timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.recv()", "recv") }
+        if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.recv()", "recv") }
         let msg = s.msg
         for _ in 0..<3 {
             let size = receivePart(h, msg)
@@ -227,7 +227,7 @@ enum ZMQLibrary {
     private static func recvAll(_ lua: Lua, _ s: ZMQSocket, _ status: Int32) -> Int32 {
         if status != LUA_YIELD { lua.setTop(1); lua.pushNil() }
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.recv_all()") }
-        if SocketMethods.timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.recv_all()", "recv") }
+        if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.recv_all()", "recv") }
         var parts: [UInt8] = []
         var started = false
         if let prefix = lua.bytes(2) { parts.append(contentsOf: prefix); started = true }
