@@ -43,3 +43,4 @@ local lua3, rss3 = collectgarbage("count"), h.rss_kb()
 print(string.format("churn: lua %.0f -> %.0f KiB, rss %d -> %d KiB", lua2, lua3, rss2, rss3))
 assert(lua3 - lua2 < 256, "Lua memory grew by " .. (lua3 - lua2) .. " KiB")
 assert(rss3 - rss2 < 4096, "RSS grew by " .. (rss3 - rss2) .. " KiB")
+

@@ -262,6 +262,8 @@ public final class Kernel: LuaHandle {
                 compactQueue()
                 return false
             }
+            // Threads that keep waking each other never let the queue empty: bound it.
+            if runHead >= 4096 && runHead * 2 >= runQueue.count { compactQueue() }
         }
         runQueue.removeAll(keepingCapacity: true)
         runHead = 0
@@ -269,10 +271,16 @@ public final class Kernel: LuaHandle {
         return true
     }
 
+    /// Drops the consumed part of the queue and its finished threads. Only between steps:
+    /// then queue entries are the only references to finished threads.
     private func compactQueue() {
         if runHead > 0 {
             runQueue.removeFirst(runHead)
             runHead = 0
+        }
+        if !finished.isEmpty {
+            runQueue.removeAll { $0._withUnsafeGuaranteedRef { $0.state == .dead } }
+            finished.removeAll(keepingCapacity: true)
         }
     }
 
