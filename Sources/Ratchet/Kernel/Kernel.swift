@@ -421,9 +421,12 @@ public final class Kernel: LuaHandle {
         return failed(t, lua)
     }
 
+    /// Forgets a temporary watcher whose wait ended. `retired` takes its reference before
+    /// the table drops its own: the caller (its event callback, which borrows it) is still
+    /// running on it.
     func retire(_ w: IOWatcher) {
-        if watchers[w.fd] === w { watchers[w.fd] = nil }
         retired.append(w)
+        if watchers[w.fd] === w { watchers[w.fd] = nil }
     }
 
     // MARK: closing
