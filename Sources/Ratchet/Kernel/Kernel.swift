@@ -223,6 +223,7 @@ public final class Kernel: LuaHandle {
         }
         if foregroundCount == 0 {
             killAll(lua)
+            if runHead >= runQueue.count { finished.removeAll() }  // nothing can name them now
             return (false, false)
         }
         if pendingCount == 0 {
