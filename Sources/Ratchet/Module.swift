@@ -27,8 +27,7 @@ enum Module {
         FileDescriptors.install(lua)
         KernelLibrary.register(lua)
 
-        lua.newTable()
-        lua.setFunctions([("new", KernelLibrary.new), ("now", KernelLibrary.now), ("stackdump", stackdump)])
+        lua.pushLibrary([("new", KernelLibrary.new), ("now", KernelLibrary.now), ("stackdump", stackdump)])
         lua.push(ratchetVersion); lua.setField(-2, "version")
         // ratchet.thread is also in package.loaded (the original did not do this) so that
         // argument errors name functions as 'ratchet.thread.timer' rather than '?'.

@@ -46,10 +46,12 @@ extension LuaHandle {
         return p.load(as: UnsafeMutableRawPointer?.self)
     }
 
-    /// Creates the metatable with `methods` as `__index`, plus `__gc`, `__close`, `__tostring`
-    /// and `__name`. Extra metamethods can be added by the caller while it is on the stack.
+    /// Creates the metatable with `methods` as `__index`, plus `__gc`, `__close`, `__tostring`,
+    /// `__name` and any further `metamethods`. Leaves the stack as it was.
     public static func registerMetatable(_ lua: Lua, methods: [(StaticString, LuaImpl)],
-                                         tostring: LuaImpl? = nil) {
+                                         tostring: LuaImpl? = nil,
+                                         metamethods: [(StaticString, LuaImpl)] = []) {
+        defer { lua.pop() }  // the metatable, new or already registered
         guard lua.newMetatable(metatableName) else { return }
         lua.newTable(nrec: Int32(methods.count))
         lua.setFunctions(methods)
@@ -57,6 +59,7 @@ extension LuaHandle {
         lua.push(function: handleGC); lua.setField(-2, "__gc")
         lua.push(function: handleClose); lua.setField(-2, "__close")
         lua.push(function: tostring ?? handleToString); lua.setField(-2, "__tostring")
+        lua.setFunctions(metamethods)
     }
 }
 

@@ -119,6 +119,13 @@ public struct Lua {
         }
     }
 
+    /// Pushes a module table holding `fns`; returns 1 (the value `luaopen_*` returns).
+    @discardableResult public func pushLibrary(_ fns: [(StaticString, LuaImpl)]) -> Int32 {
+        newTable(nrec: Int32(fns.count))
+        setFunctions(fns)
+        return 1
+    }
+
     // MARK: registry
     @inline(__always) public func ref() -> Int32 { luaL_ref(L, LUA_REGISTRYINDEX) }
     @inline(__always) public func unref(_ r: Int32) { if r > 0 { luaL_unref(L, LUA_REGISTRYINDEX, r) } }

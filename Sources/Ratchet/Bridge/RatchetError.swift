@@ -43,9 +43,7 @@ enum RatchetError {
             lua.push(function: toString); lua.setField(-2, "__tostring")
         }
         lua.pop()
-        lua.newTable()
-        lua.setFunctions([("new", new), ("is", is_)])
-        return 1
+        return lua.pushLibrary([("new", new), ("is", is_)])
     }
 
     /// ratchet.error.new(description, code, func, file, line, syscall, errno)

@@ -6,14 +6,11 @@ enum DNSLibrary {
     static func open(_ lua: Lua) -> Int32 {
         DNSRecords.register(lua)
         DNSBatch.registerMetatable(lua, methods: [])
-        lua.pop()
         DNSResolver.registerMetatable(lua, methods: [
             ("query", resolverQuery), ("query_all", resolverQueryAll),
             ("get_nameservers", getNameservers),
         ])
-        lua.pop()
-        lua.newTable()
-        lua.setFunctions([
+        lua.pushLibrary([
             ("query", query), ("query_all", queryAll),
             ("new", new), ("set_default", setDefault), ("get_default", getDefault),
         ])

@@ -153,10 +153,7 @@ final class ResolvConf: LuaHandle {
 
     static func open(_ lua: Lua) -> Int32 {
         registerMetatable(lua, methods: [])
-        lua.pop()
-        lua.newTable()
-        lua.setFunctions([("new", new)])
-        return 1
+        return lua.pushLibrary([("new", new)])
     }
 
     /// new([paths]): the files are read in order; no argument means /etc/resolv.conf.

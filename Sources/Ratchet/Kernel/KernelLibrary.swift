@@ -10,7 +10,6 @@ enum KernelLibrary {
             ("get_num_threads", numThreads), ("get_method", method), ("get_space", getSpace),
             ("close", close),
         ], tostring: toString)
-        lua.pop()
     }
 
     static func kernel(_ lua: Lua, _ i: Int32 = 1) -> Kernel? { Kernel.get(lua, i) }

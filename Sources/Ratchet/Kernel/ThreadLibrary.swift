@@ -5,8 +5,7 @@ import Glibc
 /// `ratchet.thread`: functions that act on the kernel running the calling thread.
 enum ThreadLibrary {
     static func open(_ lua: Lua) {
-        lua.newTable()
-        lua.setFunctions([
+        lua.pushLibrary([
             ("attach", attach), ("attach_background", attachBackground), ("wait_all", waitAll),
             ("space", space), ("self", self_), ("timer", timer), ("alarm", alarm),
             ("pause", pause), ("unpause", unpause), ("block_on", blockOn), ("sigwait", sigwait),

@@ -14,16 +14,12 @@ enum ExecLibrary {
         }
         ExecPipeLibrary.register(lua)
         Communication.registerMetatable(lua, methods: [])
-        lua.pop()
         ChildProcess.registerMetatable(lua, methods: [
             ("get_argv", getArgv), ("start", start), ("get_start_time", getStartTime),
             ("stdin", stdin), ("stdout", stdout), ("stderr", stderr),
             ("wait", wait), ("kill", kill), ("communicate", Communication.communicate),
         ])
-        lua.pop()
-        lua.newTable()
-        lua.setFunctions([("new", new)])
-        return 1
+        return lua.pushLibrary([("new", new)])
     }
 
     static func process(_ lua: Lua) -> ChildProcess? { ChildProcess.get(lua, 1) }

@@ -20,9 +20,7 @@ enum ExecPipeLibrary {
 
     static func register(_ lua: Lua) {
         PipeReader.registerMetatable(lua, methods: [("get_fd", readerFD), ("read", read), ("close", readerClose)])
-        lua.pop()
         PipeWriter.registerMetatable(lua, methods: [("get_fd", writerFD), ("write", write), ("close", writerClose)])
-        lua.pop()
     }
 
     static let readerFD: LuaImpl = { L, _, _ in getFD(Lua(L), PipeReader.self, "ratchet.exec reader") }

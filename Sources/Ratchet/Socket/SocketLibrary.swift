@@ -6,8 +6,7 @@ enum SocketLibrary {
     static func open(_ lua: Lua) -> Int32 {
         SocketMethods.register(lua)
         SocketAddress.registerMetatable(lua)
-        lua.newTable()
-        lua.setFunctions([
+        lua.pushLibrary([
             ("new", new), ("new_pair", newPair), ("from_fd", fromFD),
             ("prepare_tcp", prepareTCP), ("prepare_udp", prepareUDP), ("prepare_unix", prepareUnix),
             ("multi_recv", multiRecv), ("gethostname", gethostname),

@@ -18,9 +18,7 @@ enum SocketMethods {
     ]
 
     static func register(_ lua: Lua) {
-        Socket.registerMetatable(lua, methods: methods, tostring: toString)
-        lua.push(function: equal); lua.setField(-2, "__eq")
-        lua.pop()
+        Socket.registerMetatable(lua, methods: methods, tostring: toString, metamethods: [("__eq", equal)])
     }
 
     @inline(__always) static func notSocket(_ lua: Lua) -> Int32 { lua.typeError(1, "ratchet.socket") }

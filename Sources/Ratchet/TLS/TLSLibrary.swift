@@ -6,16 +6,13 @@ import COpenSSL
 enum TLSLibrary {
     static func open(_ lua: Lua) -> Int32 {
         TLSContext.registerMetatable(lua, methods: TLSContextMethods.methods)
-        lua.pop()
         TLSSession.registerMetatable(lua, methods: TLSSessionMethods.methods)
-        lua.pop()
         // socket:encrypt joins the socket's own method table (get_encryption is already
         // there): the socket module knows nothing of TLS beyond `SocketEncryption`.
         SocketMethods.register(lua)
         Socket.addMethods(lua, [("encrypt", TLSSession.encrypt)])
 
-        lua.newTable()
-        lua.setFunctions([("new", new)])
+        lua.pushLibrary([("new", new)])
         for m in TLSContext.Method.allCases {
             lua.push(lightUserdata: m.tag)
             lua.setField(-2, m.name)

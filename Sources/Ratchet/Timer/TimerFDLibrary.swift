@@ -9,10 +9,7 @@ enum TimerFDLibrary {
             ("get_fd", getFD), ("settime", settime), ("gettime", gettime),
             ("read", read), ("close", close),
         ])
-        lua.pop()
-        lua.newTable()
-        lua.setFunctions([("new", new)])
-        return 1
+        return lua.pushLibrary([("new", new)])
     }
 
     /// new(clock): "monotonic" (default) or "realtime".

@@ -12,14 +12,10 @@ enum ZMQLibrary {
             ("setsockopt", ZMQOptions.setsockopt), ("close", close),
             ("is_readable", isReadable), ("is_writable", isWritable), ("is_rcvmore", isRcvmore),
         ])
-        lua.pop()
         ZMQContextUser.registerMetatable(lua, methods: [])
-        lua.pop()
         ZMQContextUser.push(lua, ZMQContextUser())
         lua_setfield(lua.L, LUA_REGISTRYINDEX, "ratchet.zmqsocket.context")
-        lua.newTable()
-        lua.setFunctions([("new", new), ("prepare_uri", prepareURI)])
-        return 1
+        return lua.pushLibrary([("new", new), ("prepare_uri", prepareURI)])
     }
 
     /// LINGER of new sockets, in milliseconds. libzmq's default (wait forever) would make a
