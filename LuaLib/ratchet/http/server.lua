@@ -193,25 +193,22 @@ local function status_line(minor, code, ncode, message)
     return line
 end
 
--- "Content-Length: N\r\n" lines for the sizes seen (bounded).
-local length_lines, nlength = {}, 0
-local function length_line(size)
-    local line = length_lines[size]
-    if line then return line end
-    line = "Content-Length: " .. size .. "\r\n"
-    if nlength < 1024 then nlength = nlength + 1; length_lines[size] = line end
-    return line
+-- A cache of make(key) for string and number keys, bounded to 1024 entries. Returns the
+-- table (hot paths index it first: `cache[key] or fill(key)`) and the function filling it.
+local function bounded_cache(make)
+    local cache, n = {}, 0
+    return cache, function(key)
+        local v = make(key)
+        local t = type(key)
+        if n < 1024 and (t == "string" or t == "number") then n = n + 1; cache[key] = v end
+        return v
+    end
 end
 
--- "Name: " prefixes of response header names (bounded).
-local prefixes, nprefix = {}, 0
-local function prefix_of(name)
-    local p = prefixes[name]
-    if p then return p end
-    p = tostring(name) .. ": "
-    if nprefix < 1024 and type(name) == "string" then nprefix = nprefix + 1; prefixes[name] = p end
-    return p
-end
+-- "Content-Length: N\r\n" lines for the sizes seen.
+local length_lines, length_line = bounded_cache(function(size) return "Content-Length: " .. size .. "\r\n" end)
+-- "Name: " prefixes of response header names.
+local prefixes, prefix_of = bounded_cache(function(name) return tostring(name) .. ": " end)
 
 local SPECIAL = {["content-length"] = 1, ["transfer-encoding"] = 2, date = 3, connection = 4}
 

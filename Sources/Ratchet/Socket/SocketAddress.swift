@@ -32,10 +32,7 @@ public struct SocketAddress {
         sin.sin_family = sa_family_t(AF_INET)
         sin.sin_port = port.bigEndian
         sin.sin_addr = v4
-        withUnsafeMutableBytes(of: &storage) { dst in
-            withUnsafeBytes(of: &sin) { dst.copyMemory(from: $0) }
-        }
-        length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        store(sin)
     }
 
     public init(v6: in6_addr, port: UInt16) {
@@ -43,10 +40,7 @@ public struct SocketAddress {
         sin6.sin6_family = sa_family_t(AF_INET6)
         sin6.sin6_port = port.bigEndian
         sin6.sin6_addr = v6
-        withUnsafeMutableBytes(of: &storage) { dst in
-            withUnsafeBytes(of: &sin6) { dst.copyMemory(from: $0) }
-        }
-        length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        store(sin6)
     }
 
     /// An AF_UNIX address; the path is truncated to 107 bytes like the reference.
@@ -57,10 +51,15 @@ public struct SocketAddress {
         withUnsafeMutableBytes(of: &sun.sun_path) { dst in
             if n > 0 { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: unixPath[0..<n])) }
         }
+        store(sun)
+    }
+
+    /// Copies a family-specific address (sockaddr_in, _in6, _un) into `storage`.
+    private mutating func store<T>(_ address: T) {
         withUnsafeMutableBytes(of: &storage) { dst in
-            withUnsafeBytes(of: &sun) { dst.copyMemory(from: $0) }
+            withUnsafeBytes(of: address) { dst.copyMemory(from: $0) }
         }
-        length = socklen_t(MemoryLayout<sockaddr_un>.size)
+        length = socklen_t(MemoryLayout<T>.size)
     }
 
     /// Calls `body` with the address as a `sockaddr` pointer and its length.
