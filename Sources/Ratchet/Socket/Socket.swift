@@ -71,14 +71,6 @@ public final class Socket: LuaHandle {
         t.kernelRef._withUnsafeGuaranteedRef { $0.waitIO(t, fd: fd, write: write, timeout: timeout, slot: &watcher) }
     }
 
-    /// The watcher this socket waits on in kernel `k` (the slot `waitIO` fills), for waits
-    /// that register several sources before parking (multi_recv).
-    func ioWatcher(_ k: Kernel) -> IOWatcher {
-        if let w = watcher, w.serves(k) { return w }
-        let w = k.watcher(fd: fd)
-        watcher = w
-        return w
-    }
 
     // MARK: tracer
 

@@ -155,7 +155,7 @@ enum SocketLibrary {
         }
         guard let t = Kernel.thread(lua) else { return Kernel.notInThread(lua, "ratchet.socket.multi_recv()") }
         for (i, (s, write)) in waits.enumerated() {
-            s.ioWatcher(t.kernel).add(t, write: write, token: i)
+            t.kernel.watcher(fd: s.fd, slot: &s.watcher).add(t, write: write, token: i)
         }
         t.kernel.park(t, timeout: timeout)
         return Status.yield()
