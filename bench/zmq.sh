@@ -7,7 +7,10 @@
 # thread the same way: send until the high-water mark, receive until empty); the column
 # "C, 2 OS threads" is libzmq's perf-tool layout, one OS thread per end. "2proc": two
 # processes. Every implementation uses the same N, SIZE, high-water marks (the defaults)
-# and LINGER.
+# and LINGER. "Lua floor" (throughput rows): the same Lua loops on bench/floor/zmq_floor.c,
+# a binding that is nothing but blocking libzmq calls and one Lua string per receive: what
+# the Lua call and the string cost before any library does anything (bench/zmq_instructions.sh
+# counts it in instructions, which a noisy machine does not blur).
 # Usage: bench/zmq.sh   (env: N=500000 TRIPS=20000 SIZE=64 RUNS=3; the best run is kept;
 #        BEFORE=dir with an older ratchet.so adds its column, measured in the same run)
 set -uo pipefail
@@ -17,6 +20,8 @@ N="${N:-500000}"; TRIPS="${TRIPS:-20000}"; SIZE="${SIZE:-64}"; RUNS="${RUNS:-3}"
 out="$("$here/scripts/build" release)" || exit 1
 mkdir -p "$here/bench/build" "$here/bench/results"
 cc -O2 -o "$here/bench/build/zmq_raw" "$here/bench/zmq_raw.c" -lzmq -lpthread || exit 1
+cc -O2 -shared -fPIC $(pkg-config --cflags lua5.4) -o "$here/bench/build/zmq_floor.so" \
+    "$here/bench/floor/zmq_floor.c" -lzmq || exit 1
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -28,6 +33,7 @@ measure() {
         py) cmd=(python3 "$here/bench/zmq_py.py") ;;
         lua) cmd=(env "LUA_CPATH=$out/lib/?.so;;" lua5.4 "$here/bench/zmq_bench.lua") ;;
         before) cmd=(env "LUA_CPATH=$BEFORE/?.so;;" lua5.4 "$here/bench/zmq_bench.lua") ;;
+        floor) cmd=(env "LUA_CPATH=$here/bench/build/?.so;;" lua5.4 "$here/bench/floor/zmq_floor.lua") ;;
     esac
     [ "$impl" = cmt ] && mode="$mode-mt"
     case "$transport" in
@@ -64,16 +70,17 @@ report="$here/bench/results/zmq-$(date +%Y%m%d-%H%M%S).md"
 {
     echo "# ZeroMQ: ratchet.zmqsocket vs raw libzmq ($(date -u +%F), $(nproc) cores, $(pkg-config --modversion libzmq) , SIZE=$SIZE B, best of $RUNS)"
     echo
-    head="| workload | transport | C libzmq | C, 2 OS threads | pyzmq | ratchet | ratchet / C | ratchet / pyzmq |"
-    rule="|---|---|---|---|---|---|---|---|"
+    head="| workload | transport | C libzmq | C, 2 OS threads | pyzmq | Lua floor | ratchet | ratchet / C | ratchet / Lua floor |"
+    rule="|---|---|---|---|---|---|---|---|---|"
     [ -n "${BEFORE:-}" ] && head="$head ratchet before | before / C |" && rule="$rule---|---|"
     echo "$head"; echo "$rule"
     # kind mode transport count higher_is_better
     row() {
-        local c cm p l b line
+        local c cm p f l b line
         c="$(best c "$2" "$3" "$4" "$5")"; p="$(best py "$2" "$3" "$4" "$5")"; l="$(best lua "$2" "$3" "$4" "$5")"
         case "$2" in *local) cm="$(best cmt "$2" "$3" "$4" "$5")" ;; *) cm="n/a" ;; esac
-        line="| $1, $2, $4 | $3 | $c | $cm | $p | $l | $(ratio "$l" "$c" "%.2f") | $(ratio "$l" "$p" "%.2f") |"
+        case "$2" in thr-*) f="$(best floor "$2" "$3" "$4" "$5")" ;; *) f="n/a" ;; esac
+        line="| $1, $2, $4 | $3 | $c | $cm | $p | $f | $l | $(ratio "$l" "$c" "%.2f") | $(ratio "$l" "$f" "%.2f") |"
         if [ -n "${BEFORE:-}" ]; then
             b="$(best before "$2" "$3" "$4" "$5")"
             line="$line $b | $(ratio "$b" "$c" "%.2f") |"

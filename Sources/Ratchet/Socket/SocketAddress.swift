@@ -2,8 +2,8 @@ import CLua
 import Glibc
 
 /// A socket address (AF_INET, AF_INET6 or AF_UNIX). In Lua it is a plain userdata holding
-/// this struct (metatable "ratchet_socket_sockaddr_meta"), with no Swift object behind it:
-/// accept() makes one per connection and it needs no finalizer.
+/// the address's length and bytes (metatable "ratchet_socket_sockaddr_meta"), with no Swift
+/// object behind it: accept() makes one per connection and it needs no finalizer.
 public struct SocketAddress {
     public var storage = sockaddr_storage()
     public var length: socklen_t = 0
@@ -113,17 +113,27 @@ public struct SocketAddress {
 
     // MARK: Lua userdata
 
-    /// Pushes a new sockaddr userdata holding `addr`.
+    /// Pushes a new sockaddr userdata holding `addr`: its length, then only that many
+    /// bytes of it (an IPv4 address makes a 64-byte allocation rather than a 176-byte one;
+    /// accept makes one per connection).
     public static func push(_ lua: Lua, _ addr: SocketAddress) {
-        let p = lua_newuserdatauv(lua.L, MemoryLayout<SocketAddress>.size, 0)!
-        p.initializeMemory(as: SocketAddress.self, repeating: addr, count: 1)
+        let n = Int(addr.length)
+        let p = lua_newuserdatauv(lua.L, lengthSize + n, 0)!
+        p.storeBytes(of: addr.length, as: socklen_t.self)
+        withUnsafeBytes(of: addr.storage) { (p + lengthSize).copyMemory(from: $0.baseAddress!, byteCount: n) }
         lua.setMetatable(metatableName)
     }
 
+    private static let lengthSize = MemoryLayout<socklen_t>.size
+
     /// The address at argument `i`, or nil when it is not a sockaddr userdata.
-    @inline(__always)
-    public static func get(_ lua: Lua, _ i: Int32) -> UnsafeMutablePointer<SocketAddress>? {
-        lua.testUserdata(i, metatableName)?.assumingMemoryBound(to: SocketAddress.self)
+    public static func get(_ lua: Lua, _ i: Int32) -> SocketAddress? {
+        guard let p = lua.testUserdata(i, metatableName) else { return nil }
+        var addr = SocketAddress()
+        let n = min(Int(p.load(as: socklen_t.self)), MemoryLayout<sockaddr_storage>.size)
+        withUnsafeMutableBytes(of: &addr.storage) { $0.baseAddress!.copyMemory(from: p + lengthSize, byteCount: n) }
+        addr.length = socklen_t(n)
+        return addr
     }
 
     static func registerMetatable(_ lua: Lua) {
@@ -137,15 +147,14 @@ public struct SocketAddress {
     static let toString: LuaImpl = { L, _, _ in
         let lua = Lua(L)
         guard let a = get(lua, 1) else { return lua.typeError(1, "sockaddr") }
-        a.pointee.pushText(lua)
+        a.pushText(lua)
         return 1
     }
 
     /// Extension: read-only fields `ip`, `port`, `family` and `path` (AF_UNIX).
     static let index: LuaImpl = { L, _, _ in
         let lua = Lua(L)
-        guard let a = get(lua, 1), let key = lua.bytes(2) else { return 0 }
-        let addr = a.pointee
+        guard let addr = get(lua, 1), let key = lua.bytes(2) else { return 0 }
         switch String(decoding: key, as: UTF8.self) {
         case "family": lua.push(addr.family)
         case "port":
@@ -165,8 +174,8 @@ public struct SocketAddress {
     static let equal: LuaImpl = { L, _, _ in
         let lua = Lua(L)
         guard let a = get(lua, 1), let b = get(lua, 2) else { lua.push(false); return 1 }
-        let same = a.pointee.length == b.pointee.length && withUnsafeBytes(of: a.pointee.storage) { x in
-            withUnsafeBytes(of: b.pointee.storage) { y in memcmp(x.baseAddress!, y.baseAddress!, Int(a.pointee.length)) == 0 }
+        let same = a.length == b.length && withUnsafeBytes(of: a.storage) { x in
+            withUnsafeBytes(of: b.storage) { y in memcmp(x.baseAddress!, y.baseAddress!, Int(a.length)) == 0 }
         }
         lua.push(same)
         return 1

@@ -97,14 +97,14 @@ enum SocketMethods {
         let lua = Lua(L)
         guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
         guard let a = SocketAddress.get(lua, 2) else { return lua.typeError(2, "sockaddr") }
-        if a.pointee.family == AF_UNIX {
-            withUnsafeBytes(of: a.pointee.storage) { raw in
+        if a.family == AF_UNIX {
+            withUnsafeBytes(of: a.storage) { raw in
                 let off = MemoryLayout<sockaddr_un>.offset(of: \sockaddr_un.sun_path)!
                 let p = (raw.baseAddress! + off).assumingMemoryBound(to: CChar.self)
                 if p.pointee != 0 { _ = unlink(p) }
             }
         }
-        let r = a.pointee.withSockaddr { Glibc.bind(s.fd, $0, $1) }
+        let r = a.withSockaddr { Glibc.bind(s.fd, $0, $1) }
         if r != 0 { return lua.raiseErrno("ratchet.socket.bind()", "bind", errno) }
         guard s.trace(lua, 1, "bind", arg: 2) else { return Status.raise }
         lua.push(true)
@@ -173,7 +173,7 @@ enum SocketMethods {
             if err != 0 { return lua.raiseErrno("ratchet.socket.connect()", "connect", err) }
         }
         while true {
-            if a.pointee.withSockaddr({ Glibc.connect(s.fd, $0, $1) }) == 0 { break }
+            if a.withSockaddr({ Glibc.connect(s.fd, $0, $1) }) == 0 { break }
             let e = errno
             if e == EISCONN && status == LUA_YIELD { break }
             switch e {
@@ -184,7 +184,7 @@ enum SocketMethods {
             }
         }
         if s.hasTracer {
-            a.pointee.pushText(lua)
+            a.pushText(lua)
             guard s.trace(lua, 1, "connect", arg: -1) else { return Status.raise }
             lua.pop()
         }
@@ -392,7 +392,7 @@ enum SocketMethods {
         guard let a = SocketAddress.get(lua, 3) else { return lua.typeError(3, "sockaddr") }
         if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.sendto()", "sendto") }
         while true {
-            let n = a.pointee.withSockaddr { Glibc.sendto(s.fd, data.baseAddress, data.count, Int32(MSG_NOSIGNAL), $0, $1) }
+            let n = a.withSockaddr { Glibc.sendto(s.fd, data.baseAddress, data.count, Int32(MSG_NOSIGNAL), $0, $1) }
             if n >= 0 {
                 guard s.trace(lua, 1, "send", arg: 2) else { return Status.raise }
                 return 0
