@@ -5,14 +5,19 @@ set -euo pipefail
 summary="$1"; out="$2"
 data="${out%.*}.dat"
 awk -F'|' '
+  function v(name,  i) { i = col[sec, name]; if (!i) return "-"; x = $i; gsub(/ /, "", x); return x }
   /^## Echo/ {sec="echo"} /^## HTTP/ {sec="http"} /^## Idle/ {sec="idle"} /^## Spawn/ {sec="spawn"}
-  sec=="echo" && $2 ~ /[a-z]/ && $2 !~ /peer/ && $3 !~ /---/ { gsub(/ /,"",$2); e100[$2]=$11; e1000[$2]=$12; order[++n]=$2 }
-  sec=="http" && $2 ~ /[a-z]/ && $2 !~ /server/ && $3 !~ /---/ { gsub(/ /,"",$2); h[$2]=$7; horder[++m]=$2 }
+  # columns are found by their headers: the echo table has one per connection count run
+  $2 ~ /peer|server/ { for (i = 3; i <= NF; i++) { c = $i; gsub(/^ +| +$/, "", c); col[sec, c] = i }; next }
+  $3 ~ /---/ || $2 !~ /[a-z]/ { next }
+  sec=="echo" { gsub(/ /,"",$2); e100[$2]=v("srv µs/rt @100"); e1000[$2]=v("srv µs/rt @1000"); order[++n]=$2 }
+  sec=="http" { gsub(/ /,"",$2); h[$2]=v("srv µs/req"); horder[++m]=$2 }
   END {
     print "# peer echo@100 echo@1000 http"
     for (i=1;i<=n;i++) printf "%s %s %s -\n", order[i], e100[order[i]], e1000[order[i]]
     for (i=1;i<=m;i++) printf "%s - - %s\n", horder[i], h[horder[i]]
   }' "$summary" > "$data"
+if [ "$(wc -l < "$data")" -le 1 ]; then echo "chart: no echo or HTTP figures in $summary, no chart"; exit 0; fi
 gnuplot <<GP
 set terminal svg size 1000,520 dynamic background rgb "white" font "sans,12"
 set termoption noenhanced

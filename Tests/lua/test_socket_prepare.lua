@@ -58,6 +58,10 @@ helper.run(function()
     -- sockaddr objects compare by value and print as their address.
     assert(socket.prepare_tcp("127.0.0.1", 1).addr == socket.prepare_tcp("127.0.0.1", 1).addr)
     assert(socket.prepare_tcp("127.0.0.1", 1).addr ~= socket.prepare_tcp("127.0.0.1", 2).addr)
+    assert(socket.prepare_tcp("127.0.0.1", 1).addr ~= socket.prepare_tcp("::1", 1).addr)
+    assert(socket.prepare_tcp("::1", 1).addr == socket.prepare_tcp("::1", 1).addr)
+    assert(u.addr == socket.prepare_unix("/tmp/x.sock").addr)
+    assert(u.addr ~= socket.prepare_unix("/tmp/y.sock").addr)
 
     helper.eq(type(socket.gethostname()), "string", "gethostname")
     assert(#socket.gethostname() > 0)

@@ -1,6 +1,7 @@
 // The least a Lua library with one coroutine per connection can cost: the echo server of
 // bench/echo_server.lua run on nothing but this file. Each connection is a userdata holding
-// its descriptor and an embedded libevent event; recv and accept yield the coroutine,
+// its descriptor and an embedded libevent event (persistent and edge-triggered, added once:
+// no epoll_ctl per wait); recv and accept try first and, on EAGAIN, yield the coroutine,
 // which the event callback resumes; a running coroutine is anchored by one registry
 // reference. No timeouts, no error objects, no bookkeeping beyond that. Not a library:
 // scripts/bench runs echo_floor.lua on it as the "lua-floor" row of the echo and idle
@@ -34,13 +35,13 @@ static void resume(lua_State *co, int nargs) {
 static void fired(evutil_socket_t fd, short what, void *arg) {
     conn *c = arg;
     lua_State *co = c->waiter;
+    if (!co) return;  /* nobody waits: the next call tries the syscall first anyway */
     c->waiter = NULL;
     resume(co, 0);
 }
 
 static int park(lua_State *L, conn *c, lua_KFunction k) {
     c->waiter = L;
-    event_add(&c->ev, NULL);
     return lua_yieldk(L, 0, 0, k);
 }
 
@@ -48,7 +49,8 @@ static conn *push_conn(lua_State *L, int fd) {
     conn *c = lua_newuserdatauv(L, sizeof *c, 0);
     c->fd = fd;
     c->waiter = NULL;
-    event_assign(&c->ev, base, fd, EV_READ, fired, c);
+    event_assign(&c->ev, base, fd, EV_READ | EV_PERSIST | EV_ET, fired, c);
+    event_add(&c->ev, NULL);
     luaL_setmetatable(L, "echo_floor");
     return c;
 }
@@ -120,6 +122,8 @@ int luaopen_echo_floor(lua_State *L) {
     luaL_newmetatable(L, "echo_floor");
     luaL_newlib(L, methods);
     lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, f_close);  /* a collected connection must leave libevent first */
+    lua_setfield(L, -2, "__gc");
     lua_pop(L, 1);
     luaL_newlib(L, functions);
     return 1;
