@@ -4,15 +4,8 @@
 local ratchet = require "ratchet"
 local port = assert(tonumber(arg[1]), "usage: echo_server.lua PORT")
 
-local function serve(client)
-    local data = client:recv(65536)
-    while data ~= "" do
-        local rest = client:send(data)
-        while rest do rest = client:send(rest) end
-        data = client:recv(65536)
-    end
-    client:close()
-end
+-- recv/send until the peer closes (shared with the floor: bench/echo_serve.lua)
+local serve = dofile((arg[0]:match("^(.*)/") or ".") .. "/echo_serve.lua")
 
 ratchet.new(function()
     local rec = ratchet.socket.prepare_tcp("127.0.0.1", port, "AF_INET")

@@ -14,16 +14,9 @@
 # Usage: bench/zmq.sh   (env: N=500000 TRIPS=20000 SIZE=64 RUNS=3; the best run is kept;
 #        BEFORE=dir with an older ratchet.so adds its column, measured in the same run)
 set -uo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
-. "$here/scripts/env.sh"
+. "$(dirname "$0")/zmq_setup.sh"
 N="${N:-500000}"; TRIPS="${TRIPS:-20000}"; SIZE="${SIZE:-64}"; RUNS="${RUNS:-3}"
-out="$("$here/scripts/build" release)" || exit 1
-mkdir -p "$here/bench/build" "$here/bench/results"
-cc -O2 -o "$here/bench/build/zmq_raw" "$here/bench/zmq_raw.c" -lzmq -lpthread || exit 1
-cc -O2 -shared -fPIC $(pkg-config --cflags lua5.4) -o "$here/bench/build/zmq_floor.so" \
-    "$here/bench/floor/zmq_floor.c" -lzmq || exit 1
-
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+mkdir -p "$here/bench/results"
 
 # one measurement: impl (c|cmt: C with 2 OS threads|py|lua|before), mode, transport, count → the printed value (or nothing)
 measure() {

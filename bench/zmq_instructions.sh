@@ -7,13 +7,7 @@
 # cancels out. Stable where wall-clock throughput is not. Not a test. Takes ~3 minutes.
 # Usage: bench/zmq_instructions.sh   (env: IMPLS="c floor ratchet")
 set -uo pipefail
-here="$(cd "$(dirname "$0")/.." && pwd)"
-. "$here/scripts/env.sh"
-out="$("$here/scripts/build" release)" || exit 1
-mkdir -p "$here/bench/build"
-cc -O2 -o "$here/bench/build/zmq_raw" "$here/bench/zmq_raw.c" -lzmq -lpthread || exit 1
-cc -O2 -shared -fPIC $(pkg-config --cflags lua5.4) -o "$here/bench/build/zmq_floor.so" \
-    "$here/bench/floor/zmq_floor.c" -lzmq || exit 1
+. "$(dirname "$0")/zmq_setup.sh"
 export LUA_CPATH="$here/bench/build/?.so;$out/lib/?.so;;"
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 
@@ -24,7 +18,6 @@ command_of() {
         ratchet) echo "lua5.4 $here/bench/zmq_bench.lua" ;;
     esac
 }
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 count() { # impl side(recv|send) n → instructions of the measured process
     local cmd ep r f

@@ -4,15 +4,7 @@
 local floor = require "echo_floor"
 local port = assert(tonumber(arg[1]), "usage: echo_floor.lua PORT")
 
-local function serve(client)
-    local data = client:recv(65536)
-    while data ~= "" do
-        local rest = client:send(data)
-        while rest do rest = client:send(rest) end
-        data = client:recv(65536)
-    end
-    client:close()
-end
+local serve = dofile((arg[0]:match("^(.*)/") or ".") .. "/../echo_serve.lua")
 
 floor.spawn(function()
     local server = floor.listen(port)
