@@ -17,7 +17,13 @@ enum CipherPolicy {
     /// Applies the default to a new context.
     static func applyDefault(_ ctx: OpaquePointer) {
         _ = SSL_CTX_set_cipher_list(ctx, intermediateCiphers)
-        _ = SSL_CTX_ctrl(ctx, SSL_CTRL_SET_GROUPS_LIST, 0, UnsafeMutableRawPointer(mutating: intermediateGroups))
+        _ = setGroups(ctx, intermediateGroups)
+    }
+
+    /// SSL_CTX_set1_groups_list, a macro Swift cannot import. The string is only valid inside
+    /// withCString (an implicit String-to-pointer conversion would dangle).
+    private static func setGroups(_ ctx: OpaquePointer, _ list: String) -> Bool {
+        list.withCString { SSL_CTX_ctrl(ctx, SSL_CTRL_SET_GROUPS_LIST, 0, UnsafeMutableRawPointer(mutating: $0)) == 1 }
     }
 
     /// ctx:set_ciphers(ciphers [, ciphersuites [, groups]]) (extension): OpenSSL cipher
@@ -43,7 +49,7 @@ enum CipherPolicy {
             switch k {
             case 0: ok = SSL_CTX_set_cipher_list(c.ctx, spec) == 1
             case 1: ok = SSL_CTX_set_ciphersuites(c.ctx, spec) == 1
-            default: ok = SSL_CTX_ctrl(c.ctx, SSL_CTRL_SET_GROUPS_LIST, 0, UnsafeMutableRawPointer(mutating: spec)) == 1
+            default: ok = setGroups(c.ctx, spec)
             }
             if !ok { return lua.raise("Invalid \(what[k]) '\(spec)'\(TLSError.lastReason())") }
         }
