@@ -168,7 +168,7 @@ phases[#phases + 1] = {"http_keepalive_and_new", 100000, function(n, k)
     end
     c:close()
     for _ = 1, n // 10 do
-        local code = http_client.fetch(url .. "n")
+        local code = http_client.fetch(url .. "n", {pool = false})   -- a new connection each
         assert(code == 200)
     end
     thread.kill(srv); l:close()
