@@ -44,6 +44,7 @@ for _ = 1, tonumber(os.getenv("RATCHET_KILL_REPEATS") or 8) do
 end
 scenario.close_silent()
 collectgarbage(); collectgarbage()
+-- sockets ZeroMQ reaps after their LINGER (1 s)
 helper.wait_until(function() return scenario.fd_count() <= fds end, 5)
 helper.eq(scenario.fd_count(), fds, "descriptors after every kernel was disposed")
 print("ok")

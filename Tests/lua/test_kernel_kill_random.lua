@@ -41,6 +41,7 @@ repeat
 until os.time() >= stop
 scenario.close_silent()
 collectgarbage(); collectgarbage()
+-- sockets ZeroMQ reaps after their LINGER (1 s)
 helper.wait_until(function() return scenario.fd_count() <= fds end, 5)
 helper.eq(scenario.fd_count(), fds, "descriptors after every kernel was disposed")
 print(string.format("ok (%d kernels)", rounds))
