@@ -126,7 +126,10 @@ end
 
 function M.fd_count()
     local n = 0
-    local p = io.popen("ls /proc/" .. io.open("/proc/self/stat"):read("n") .. "/fd")
+    local stat = io.open("/proc/self/stat")
+    local pid = stat:read("n")
+    stat:close()
+    local p = io.popen("ls /proc/" .. pid .. "/fd")
     for _ in p:lines() do n = n + 1 end
     p:close()
     return n - 1
