@@ -263,14 +263,15 @@ client.parse_url = parse_url
 
 -- The TLS context for a client: the given one, or a new one trusting the given CAs (or the
 -- system's), cached per CA source so that repeated fetches share it.
+-- `alpn`: the protocols to offer (HTTP/2 uses its own contexts offering h2).
 local contexts = setmetatable({}, {__mode = "v"})
-local function tls_context(options)
+local function tls_context(options, alpn)
     local ssl = ratchet.ssl
     local ctx = options.ssl_context or options.tls
     if ctx then return ctx end
     if not ssl or not ssl.new then error("ratchet.http.client: ratchet.ssl is not available for HTTPS", 3) end
     local key = tostring(options.ca_file) .. "\0" .. tostring(options.ca_path) .. "\0" ..
-        tostring(options.verify ~= false)
+        tostring(options.verify ~= false) .. (alpn and "\0" .. table.concat(alpn, ",") or "")
     ctx = contexts[key]
     if ctx then return ctx end
     ctx = ssl.new(ssl.TLS_client or ssl.TLSv1_client)
@@ -280,9 +281,11 @@ local function tls_context(options)
         ctx:load_default_verify_paths()
     end
     if options.verify == false and ctx.set_verify then ctx:set_verify(false) end
+    if alpn then ctx:set_alpn(alpn) end
     contexts[key] = ctx
     return ctx
 end
+client.tls_context = tls_context
 
 --- connect(url, options) → client with keep_alive on, connected to the URL's host and port
 -- (only the scheme and authority of the URL are used). HTTPS options: ssl_context (a
@@ -356,12 +359,21 @@ function client.fetch(url, options)
         if not scheme then error(problem, 2) end
         local c = options.client
         local own = not c
-        if own then
-            local o = setmetatable({keep_alive = false}, {__index = options})
-            c = client.connect(url, o)
+        -- HTTP/2 where it applies (ALPN on https, or prior knowledge): h2_client.lua; it may
+        -- hand back the HTTP/1.1 connection it made when the server did not choose h2
+        local code, message, headers, body
+        if own and options.http2 ~= false then
+            code, message, headers, body = require("ratchet.http.h2_client").fetch(url, method, data, options)
+            if not code then c = message end
         end
-        local code, message, headers, body = c:query(method, path, options.headers, data)
-        if own then c:close() end
+        if not code then
+            if not c then
+                local o = setmetatable({keep_alive = false}, {__index = options})
+                c = client.connect(url, o)
+            end
+            code, message, headers, body = c:query(method, path, options.headers, data)
+            if own then c:close() end
+        end
         if not code then
             error(ratchet.error.new("No complete HTTP response from " .. url, "ECONNCLOSED",
                 "ratchet.http.client.fetch()"), 0)

@@ -4,19 +4,18 @@
 -- with the HTTP/1.1 server's handlers. server.lua hands a connection over in start().
 require "ratchet"
 local common = require "ratchet.http.common"
+local connection = require "ratchet.http.h2_connection"
 
 local http2 = ratchet.http2
-local sub, byte, lower = string.sub, string.byte, string.lower
+local sub, byte = string.sub, string.byte
 local type, tostring, pcall, setmetatable, next = type, tostring, pcall, setmetatable, next
-local attach, self_thread, pause, unpause = ratchet.thread.attach, ratchet.thread.self,
-    ratchet.thread.pause, ratchet.thread.unpause
+local attach = ratchet.thread.attach
+local flush, wake_blocked, send_stream = connection.flush, connection.wake_blocked, connection.send_stream
 
 local h2 = {}
 
 local PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 local RECV_SIZE = 65536
--- A streamed response body waits while this much of it is queued behind flow control.
-local STREAM_HIGH_WATER = 262144
 local INTERNAL_ERROR = 2
 
 -- Live connections (for goaway()); weak, so a finished connection is not kept.
@@ -45,41 +44,6 @@ function h2.start(self, c, recv, dispatch)
     return nil
 end
 
--- Sends everything the session has to send. One thread writes at a time; the others leave
--- their frames to it (it loops until the session has nothing left).
-local function flush(conn)
-    if conn.writing or conn.broken then return end
-    conn.writing = true
-    local session, sock = conn.session, conn.sock
-    local ok, err = pcall(function()
-        while true do
-            local out = session:output()
-            if not out then return end
-            local rest = sock:send(out)
-            while rest do rest = sock:send(rest) end
-        end
-    end)
-    conn.writing = false
-    if not ok then
-        conn.broken = err
-        -- the reader may be waiting for bytes that will never be answered
-        pcall(sock.shutdown, sock, "read")
-    end
-end
-
--- Wakes streamed responses whose queued body has drained below the high-water mark.
-local function wake_blocked(conn)
-    local blocked = conn.blocked
-    if not next(blocked) then return end
-    for id, thread in next, blocked do
-        local queued = conn.session:buffered(id)
-        if not queued or queued < STREAM_HIGH_WATER or conn.broken then
-            blocked[id] = nil
-            unpause(thread)
-        end
-    end
-end
-
 -- The session has nothing left to do (GOAWAY exchanged, every stream done): end the read
 -- the connection thread is waiting in.
 local function finish_if_done(conn)
@@ -90,26 +54,6 @@ local function finish_if_done(conn)
 end
 
 local NO_BODY_STATUS = {[204] = true, [304] = true}
-
--- Sends a streamed body: `stream()` returns each piece, nil at the end.
-local function send_stream(conn, id, stream)
-    local session = conn.session
-    while true do
-        local piece = stream()
-        if piece == nil then break end
-        if type(piece) ~= "string" then piece = tostring(piece) end
-        if piece ~= "" and not session:send(id, piece) then return end
-        flush(conn)
-        if conn.broken then return end
-        local queued = session:buffered(id)
-        if not queued then return end
-        if queued >= STREAM_HIGH_WATER then
-            conn.blocked[id] = self_thread()
-            pause()
-        end
-    end
-    session:send(id, "", true)
-end
 
 -- One request stream, in its own thread: the handler's response, or RST_STREAM when a
 -- streamed body fails after the status went out.
@@ -185,6 +129,7 @@ function h2.serve(self, c, initial, dispatch)
     local session = http2.new("server", {
         max_concurrent_streams = opt.max_streams or 100,
         max_header_list_size = opt.max_header_bytes,
+        max_headers = opt.max_headers,
         max_body_bytes = opt.max_body_bytes,
     })
     local sock = c.sock

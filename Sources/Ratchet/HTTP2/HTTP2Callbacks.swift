@@ -32,7 +32,7 @@ enum HTTP2Callbacks {
         guard let frame, let name, let value else { return 0 }
         let s = session(user)
         s.stream(frame.pointee.hd.stream_id).addField(name: name, nameLen, value: value, valueLen,
-                                                     limit: s.maxHeaderListSize)
+                                                     limit: s.maxHeaderListSize, maxFields: s.maxFields)
         return 0
     }
 

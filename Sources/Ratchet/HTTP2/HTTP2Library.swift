@@ -31,6 +31,7 @@ enum HTTP2Library {
 
     /// new(role, options): role "server" or "client". options: max_concurrent_streams (100),
     /// max_header_list_size (16384; larger header lists are refused with 431),
+    /// max_headers (0: no limit; more fields in a message are refused with 431),
     /// max_body_bytes (8 MiB; larger bodies are refused with 413; 0: no limit),
     /// window_size (1 MiB: each stream's receive window, the connection's is 16 times it).
     /// The session's SETTINGS (and a client's preface) are the first `output()`.
@@ -43,10 +44,12 @@ enum HTTP2Library {
         let (headerList, e2) = option(lua, "max_header_list_size", 16384, max: Int(Int32.max)); guard let headerList else { return e2 }
         let (body, e3) = option(lua, "max_body_bytes", 8 << 20, max: Int.max); guard let body else { return e3 }
         let (window, e4) = option(lua, "window_size", 1 << 20, max: (1 << 31) - 1 >> 4); guard let window else { return e4 }
+        let (fields, e5) = option(lua, "max_headers", 0, max: Int(Int32.max)); guard let fields else { return e5 }
 
         let s = HTTP2Session(server: role == "server")
         s.maxHeaderListSize = headerList
         s.maxBodyBytes = body
+        s.maxFields = fields
         var opt: OpaquePointer?
         nghttp2_option_new(&opt)
         defer { nghttp2_option_del(opt) }

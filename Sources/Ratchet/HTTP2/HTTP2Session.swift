@@ -25,6 +25,7 @@ final class HTTP2Session: LuaHandle {
     /// Limits on received messages (0: none).
     var maxHeaderListSize = 0
     var maxBodyBytes = 0
+    var maxFields = 0
     var streams: [Int32: HTTP2Stream] = [:]
     var events: [HTTP2Event] = []
     var eventPos = 0

@@ -25,9 +25,11 @@ final class HTTP2Stream {
 
     var buffered: Int { out.count - outPos }
 
-    func addField(name: UnsafePointer<UInt8>, _ nameLen: Int, value: UnsafePointer<UInt8>, _ valueLen: Int, limit: Int) {
+    func addField(name: UnsafePointer<UInt8>, _ nameLen: Int, value: UnsafePointer<UInt8>, _ valueLen: Int,
+                  limit: Int, maxFields: Int) {
         headerListSize += nameLen + valueLen + 32
         if limit > 0 && headerListSize > limit { refuse(431); return }
+        if maxFields > 0 && fields.count >= maxFields + 4 { refuse(431); return }   // + pseudo-headers
         guard refusal == 0 else { return }
         let n = fieldBytes.count
         fieldBytes.append(contentsOf: UnsafeBufferPointer(start: name, count: nameLen))
