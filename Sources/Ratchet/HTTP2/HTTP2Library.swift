@@ -50,13 +50,10 @@ enum HTTP2Library {
         s.maxHeaderListSize = headerList
         s.maxBodyBytes = body
         s.maxFields = fields
-        var opt: OpaquePointer?
-        nghttp2_option_new(&opt)
-        defer { nghttp2_option_del(opt) }
-        // Received messages are checked against RFC 9113 8 (pseudo-headers, content-length)
-        // by nghttp2 itself; a peer may open up to 100 streams before it sees our SETTINGS.
-        nghttp2_option_set_peer_max_concurrent_streams(opt, 100)
-        guard s.start(options: opt), let ns = s.session else { return lua.raise("nghttp2_session_new failed") }
+        // nghttp2's defaults hold: received messages are checked against RFC 9113 8
+        // (pseudo-headers, field names, content-length), window updates are automatic,
+        // and SETTINGS/PING floods end the session.
+        guard s.start(options: nil), let ns = s.session else { return lua.raise("nghttp2_session_new failed") }
         var iv = [
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: UInt32(streams)),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: UInt32(headerList)),
