@@ -14,18 +14,20 @@ local HIGH_WATER = 262144
 --- flush(conn): sends everything the session has to send. One thread writes at a time; the
 -- others leave their frames to it (it loops until the session has nothing left). A failed
 -- send marks the connection broken (conn.broken = the error) and ends its reads.
+local function write_out(session, sock)
+    while true do
+        local out = session:output()
+        if not out then return end
+        local rest = sock:send(out)
+        while rest do rest = sock:send(rest) end
+    end
+end
+
 function M.flush(conn)
     if conn.writing or conn.broken then return end
     conn.writing = true
-    local session, sock = conn.session, conn.sock
-    local ok, err = pcall(function()
-        while true do
-            local out = session:output()
-            if not out then return end
-            local rest = sock:send(out)
-            while rest do rest = sock:send(rest) end
-        end
-    end)
+    local sock = conn.sock
+    local ok, err = pcall(write_out, conn.session, sock)
     conn.writing = false
     if not ok then
         conn.broken = err

@@ -15,6 +15,7 @@ enum HTTP2Callbacks {
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, onDataChunk)
         nghttp2_session_callbacks_set_on_frame_recv_callback(cb, onFrameRecv)
         nghttp2_session_callbacks_set_on_stream_close_callback(cb, onStreamClose)
+        nghttp2_session_callbacks_set_on_frame_not_send_callback(cb, onFrameNotSend)
         return cb!
     }()
 
@@ -80,6 +81,18 @@ enum HTTP2Callbacks {
         let s = session(user)
         if let st = s.streams.removeValue(forKey: id), !st.delivered {
             s.post(.reset(id, code))
+        }
+        return 0
+    }
+
+    /// A request that never went out (GOAWAY arrived while it was queued) opens no stream,
+    /// so no close follows: it is reported as refused, which a client may retry.
+    private static let onFrameNotSend: nghttp2_on_frame_not_send_callback = { _, frame, _, user in
+        guard let frame, UInt32(frame.pointee.hd.type) == NGHTTP2_HEADERS.rawValue else { return 0 }
+        let s = session(user)
+        let id = frame.pointee.hd.stream_id
+        if let st = s.streams.removeValue(forKey: id), !st.delivered {
+            s.post(.reset(id, NGHTTP2_REFUSED_STREAM.rawValue))
         }
         return 0
     }

@@ -21,9 +21,11 @@ enum HTTP2Library {
     /// An optional non-negative integer field of the options table.
     private static func option(_ lua: Lua, _ name: StaticString, _ absent: Int, max: Int) -> (Int?, Int32) {
         guard lua.type(2) == LUA_TTABLE else { return (absent, 0) }
-        defer { lua.pop() }
-        if lua.getField(2, name) == LUA_TNIL { return (absent, 0) }
-        guard let v = lua.integer(-1), v >= 0, v <= max else {
+        let found = lua.getField(2, name) != LUA_TNIL
+        let v = lua.integer(-1)
+        lua.pop()
+        guard found else { return (absent, 0) }
+        guard let v, v >= 0, v <= max else {
             return (nil, lua.argError(2, "option '\(name)' must be an integer from 0 to \(max)"))
         }
         return (v, 0)
@@ -179,6 +181,7 @@ enum HTTP2Library {
         }
         if !lua.isNoneOrNil(7) && lua.type(7) != LUA_TSTRING { return lua.typeError(7, "string") }
         guard let ns = s.session else { return fail(lua, "the session is closed") }
+        guard nghttp2_session_check_request_allowed(ns) != 0 else { return fail(lua, "no new stream allowed (GOAWAY)") }
         let st = HTTP2Stream()
         let hasBody = bodyProvider(lua, s, st, 7, more: lua.toBool(8))
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: HTTP2Callbacks.readBody)
