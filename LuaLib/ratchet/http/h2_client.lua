@@ -143,17 +143,20 @@ local function open(c, key, scheme, options)
     return conn
 end
 
---- fetch(url, method, data, options): the request over HTTP/2 when it applies → code,
--- message, headers, body. Otherwise nothing, or nil and a connected HTTP/1.1 client (the
--- server did not choose h2 by ALPN) for fetch to send the request on instead.
+-- Origins whose server did not choose h2 by ALPN: their requests go straight to HTTP/1.1
+-- (bounded: a client of endless origins forgets them).
+local http1, nhttp1 = {}, 0
+
+--- fetch(url, method, headers, data, options, pool): the request over HTTP/2 when it
+-- applies → code, message, headers, body; otherwise nothing (fetch goes on with HTTP/1.1; a
+-- TLS connection made here whose server chose HTTP/1.1 is left in `pool` for it).
 -- HTTP/2 applies to https URLs (offered by ALPN) and, with options.http2 = "prior_knowledge",
 -- to http URLs (h2c: the server must speak HTTP/2 without asking).
-function M.fetch(url, method, data, options)
-    local scheme, host, port, path, host_header = client.parse_url(url)
+function M.fetch(url, method, headers, data, options, the_pool)
+    local scheme, host, port, path = client.parse_url(url)
     if scheme == "http" and options.http2 ~= "prior_knowledge" then return end
-    local key = scheme .. "://" .. host_header .. "\0" .. host .. "\0" .. port .. "\0" ..
-        tostring(options.ssl_context or options.tls) .. "\0" .. tostring(options.ca_file) .. "\0" ..
-        tostring(options.ca_path) .. "\0" .. tostring(options.verify ~= false)
+    local key = client.pool_key(scheme, host, port, options)
+    if http1[key] then return end
     local attempt = 0
     while attempt < 3 do
         local conn = pool[key]
@@ -176,12 +179,22 @@ function M.fetch(url, method, data, options)
             pool[key] = nil
             if ok and (scheme == "http" or c.socket:get_encryption():get_alpn() == "h2") then
                 conn = open(c, key, scheme, options)
+            elseif ok then
+                if nhttp1 < 1024 then http1[key] = true; nhttp1 = nhttp1 + 1 end
             end
             for _, waiter in ipairs(connecting.waiters) do unpause(waiter) end
             if not ok then error(c, 0) end
-            if not conn then return nil, c end
+            if not conn then
+                if the_pool then
+                    c.keep_alive, c.pool_key = true, key
+                    the_pool:put(c)
+                else
+                    c:close()
+                end
+                return
+            end
         end
-        local st = exchange(conn, method, path, options.headers, data)
+        local st = exchange(conn, method, path, headers, data)
         if st and not st.err then
             local h = st.headers
             local code = tonumber(h[":status"][1])
