@@ -1,0 +1,128 @@
+-- ratchet.websocket.frame: the byte-level pieces of WebSocket (RFC 6455): frame encoding,
+-- payload masking, UTF-8 validation, and the SHA-1 / base64 of the opening handshake.
+local byte, char, sub, pack, unpack, rep = string.byte, string.char, string.sub, string.pack,
+    string.unpack, string.rep
+local concat = table.concat
+
+local frame = {}
+
+-- 64 bytes at a time: eight 8-byte words, XORed with the key repeated.
+local WORDS = "<i8i8i8i8i8i8i8i8"
+
+--- mask(data, start, len, key) → the `len` bytes of `data` from `start` XORed with the
+-- 4-byte `key` repeated (masking and unmasking are the same operation).
+function frame.mask(data, start, len, key)
+    if len == 0 then return "" end
+    local k = unpack("<I4", key)
+    local k8 = k | (k << 32)
+    local out, n = {}, 0
+    local i, stop = start, start + len - 1
+    local blocks = start + len - len % 64
+    while i < blocks do
+        local a, b, c, d, e, f, g, h = unpack(WORDS, data, i)
+        n = n + 1
+        out[n] = pack(WORDS, a ~ k8, b ~ k8, c ~ k8, d ~ k8, e ~ k8, f ~ k8, g ~ k8, h ~ k8)
+        i = i + 64
+    end
+    while i + 7 <= stop do
+        n = n + 1
+        out[n] = pack("<i8", unpack("<i8", data, i) ~ k8)
+        i = i + 8
+    end
+    -- fewer than 8 bytes left; i - start is a multiple of 8, so the key starts over
+    local k1, k2, k3, k4 = byte(key, 1, 4)
+    local keys = {k1, k2, k3, k4}
+    local tail, j = {}, 0
+    while i <= stop do
+        j = j + 1
+        tail[j] = char(byte(data, i) ~ keys[(j - 1) % 4 + 1])
+        i = i + 1
+    end
+    if j > 0 then n = n + 1; out[n] = concat(tail) end
+    return concat(out, "", 1, n)
+end
+
+--- random(n) → n random bytes (masking keys and handshake nonces).
+local urandom = io.open("/dev/urandom", "rb")
+function frame.random(n)
+    local s = urandom and urandom:read(n)
+    if s and #s == n then return s end
+    local t = {}
+    for i = 1, n do t[i] = char(math.random(0, 255)) end
+    return concat(t)
+end
+
+--- encode(fin, opcode, payload, masked) → one frame. A client masks with a fresh key.
+function frame.encode(fin, opcode, payload, masked)
+    local len = #payload
+    local b0 = (fin and 128 or 0) | opcode
+    local m = masked and 128 or 0
+    local head
+    if len < 126 then
+        head = char(b0, m | len)
+    elseif len < 65536 then
+        head = pack(">BBI2", b0, m | 126, len)
+    else
+        head = pack(">BBi8", b0, m | 127, len)
+    end
+    if not masked then return head .. payload end
+    local key = frame.random(4)
+    return head .. key .. frame.mask(payload, 1, len, key)
+end
+
+--- valid_utf8(s) → whether `s` is well-formed UTF-8 (no overlong forms, surrogates or code
+-- points past U+10FFFF): Lua 5.4's utf8.len in its strict mode checks exactly that.
+local ulen = utf8.len
+function frame.valid_utf8(s)
+    return ulen(s) ~= nil
+end
+
+--- sha1(s) → the 20-byte SHA-1 digest (the handshake's Sec-WebSocket-Accept only).
+function frame.sha1(s)
+    local h0, h1, h2, h3, h4 = 0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0
+    local len = #s
+    s = s .. "\128" .. rep("\0", (55 - len) % 64) .. pack(">I8", len * 8)
+    local w = {}
+    for chunk = 1, #s, 64 do
+        for i = 0, 15 do w[i] = unpack(">I4", s, chunk + i * 4) end
+        for i = 16, 79 do
+            local x = w[i - 3] ~ w[i - 8] ~ w[i - 14] ~ w[i - 16]
+            w[i] = ((x << 1) | (x >> 31)) & 0xFFFFFFFF
+        end
+        local a, b, c, d, e = h0, h1, h2, h3, h4
+        for i = 0, 79 do
+            local f, k
+            if i < 20 then f, k = (b & c) | (~b & d), 0x5A827999
+            elseif i < 40 then f, k = b ~ c ~ d, 0x6ED9EBA1
+            elseif i < 60 then f, k = (b & c) | (b & d) | (c & d), 0x8F1BBCDC
+            else f, k = b ~ c ~ d, 0xCA62C1D6 end
+            local t = ((((a << 5) | (a >> 27)) & 0xFFFFFFFF) + (f & 0xFFFFFFFF) + e + k + w[i]) & 0xFFFFFFFF
+            e, d, c, b, a = d, c, ((b << 30) | (b >> 2)) & 0xFFFFFFFF, a, t
+        end
+        h0, h1, h2, h3, h4 = (h0 + a) & 0xFFFFFFFF, (h1 + b) & 0xFFFFFFFF, (h2 + c) & 0xFFFFFFFF,
+            (h3 + d) & 0xFFFFFFFF, (h4 + e) & 0xFFFFFFFF
+    end
+    return pack(">I4I4I4I4I4", h0, h1, h2, h3, h4)
+end
+
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+--- base64(s) → s in base64 with padding.
+function frame.base64(s)
+    local out = {}
+    for i = 1, #s, 3 do
+        local a, b, c = byte(s, i, i + 2)
+        local n = (a << 16) | ((b or 0) << 8) | (c or 0)
+        local q = {}
+        for j = 1, 4 do
+            local v = (n >> (6 * (4 - j))) & 63
+            q[j] = sub(B64, v + 1, v + 1)
+        end
+        if not b then q[3] = "=" end
+        if not c then q[4] = "=" end
+        out[#out + 1] = concat(q)
+    end
+    return concat(out)
+end
+
+return frame
