@@ -166,8 +166,11 @@ end
 
 -- Reads one frame: fin, opcode, payload (unmasked); or nil, close code, reason.
 local function read_frame(self, limit)
-    if not fill(self, 2) then return nil, 1006, "connection closed without a close frame" end
     local buf, pos = self.buf, self.pos
+    if #buf - pos < 1 then
+        if not fill(self, 2) then return nil, 1006, "connection closed without a close frame" end
+        buf, pos = self.buf, self.pos
+    end
     local b0, b1 = byte(buf, pos, pos + 1)
     local opcode = b0 & 15
     if b0 & 0x70 ~= 0 then return nil, 1002, "reserved bits set" end
@@ -195,8 +198,10 @@ local function read_frame(self, limit)
     end
     if len > limit then return nil, 1009, "message over " .. self.max_message .. " bytes" end
     local total = head + (masked and 4 or 0) + len
-    if not fill(self, total) then return nil, 1006, "connection closed inside a frame" end
-    buf, pos = self.buf, self.pos
+    if #buf - pos + 1 < total then
+        if not fill(self, total) then return nil, 1006, "connection closed inside a frame" end
+        buf, pos = self.buf, self.pos
+    end
     local payload
     if masked then
         payload = xor_mask(buf, pos + head + 4, len, sub(buf, pos + head, pos + head + 3))

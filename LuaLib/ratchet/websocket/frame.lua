@@ -29,16 +29,17 @@ function frame.mask(data, start, len, key)
         out[n] = pack("<i8", unpack("<i8", data, i) ~ k8)
         i = i + 8
     end
-    -- fewer than 8 bytes left; i - start is a multiple of 8, so the key starts over
-    local k1, k2, k3, k4 = byte(key, 1, 4)
-    local keys = {k1, k2, k3, k4}
-    local tail, j = {}, 0
-    while i <= stop do
-        j = j + 1
-        tail[j] = char(byte(data, i) ~ keys[(j - 1) % 4 + 1])
-        i = i + 1
+    if i <= stop then
+        -- fewer than 8 bytes left; i - start is a multiple of 8, so the key starts over
+        local keys, tail, j = {byte(key, 1, 4)}, {}, 0
+        while i <= stop do
+            j = j + 1
+            tail[j] = char(byte(data, i) ~ keys[(j - 1) % 4 + 1])
+            i = i + 1
+        end
+        n = n + 1; out[n] = concat(tail)
     end
-    if j > 0 then n = n + 1; out[n] = concat(tail) end
+    if n == 1 then return out[1] end
     return concat(out, "", 1, n)
 end
 
