@@ -29,6 +29,18 @@ local function cpu_seconds(pid)
     return (tonumber(fields[12]) + tonumber(fields[13])) / hz     -- utime, stime
 end
 
+-- One load run against the server `pid` on `port`: messages/s, server CPU µs per message.
+local function measure(pid, port)
+    local c0 = cpu_seconds(pid)
+    local out = sh(string.format("taskset -c 1 lua5.4 %s/bench/websocket_load.lua %d %d %d %d",
+        root, port, conns, secs, size))
+    local c1 = cpu_seconds(pid)
+    local rate, total = tonumber(out:match("(%d+) messages/s")), tonumber(out:match("(%d+) messages\n"))
+    if not rate then error("the load failed: " .. out, 0) end
+    -- the server's CPU covers the warm-up second too: per message of the whole run
+    return rate, (c1 - c0) * 1e6 / (total * (secs + 1) / secs)
+end
+
 print(string.format("# WebSocket echo, %d B messages, %d connections, %d s, median of %d (%s, load average %s)",
     size, conns, secs, reps, os.date("!%Y-%m-%d %H:%M UTC"), sh("cut -d' ' -f1-3 /proc/loadavg"):gsub("%s+$", "")))
 print()
@@ -42,16 +54,11 @@ for _, s in ipairs(servers) do
         local pid = tonumber(sh(string.format("taskset -c 0 %s %d >/dev/null 2>&1 & echo $!", cmd, port)))
         sh(string.format("for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/%d) 2>/dev/null && break; sleep 0.1; done", port))
         local runs = {}
-        for _ = 1, reps do
-            local c0 = cpu_seconds(pid)
-            local out = sh(string.format("taskset -c 1 lua5.4 %s/bench/websocket_load.lua %d %d %d %d",
-                root, port, conns, secs, size))
-            local c1 = cpu_seconds(pid)
-            local rate, total = tonumber(out:match("(%d+) messages/s")), tonumber(out:match("(%d+) messages\n"))
-            -- the server's CPU covers the warm-up second too: per message of the whole run
-            runs[#runs + 1] = {rate, (c1 - c0) * 1e6 / (total * (secs + 1) / secs)}
-        end
-        os.execute("kill " .. pid .. " 2>/dev/null")
+        local ok, err = pcall(function()
+            for _ = 1, reps do runs[#runs + 1] = {measure(pid, port)} end
+        end)
+        os.execute("kill " .. pid .. " 2>/dev/null")   -- also when a run failed
+        if not ok then error(err, 0) end
         table.sort(runs, function(a, b) return a[1] < b[1] end)
         local m = runs[(#runs + 1) // 2]
         print(string.format("| %s | %d | %.1f µs |", name, m[1], m[2]))

@@ -88,3 +88,16 @@ function connection:ping(payload) end
 ---@return integer? code
 ---@return string? reason
 function connection:close(code, reason) end
+
+-- runtime: ratchet.wsmask
+---WebSocket payload masking in Swift, for `ratchet.websocket`.
+---@class ratchet.wsmask
+local wsmask = {}
+
+---The `len` bytes of `data` from `start` XORed with the 4-byte `key` repeated.
+---@param data string
+---@param start integer 1-based.
+---@param len integer
+---@param key string 4 bytes.
+---@return string
+function wsmask.mask(data, start, len, key) end

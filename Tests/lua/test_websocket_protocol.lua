@@ -128,6 +128,14 @@ h.run(function()
         1009, "fragments over max_message together")
     h.eq(status_of(""), "426", "the server still serves after all that")
 
+    -- the client refuses a handshake the server did not complete
+    local err = h.raises("EPROTO", websocket.connect, "ws://127.0.0.1:" .. port .. "/", {origin = "http://evil.example"})
+    t.has(tostring(err), "status 403", "refused handshake")
+    local plain_port, plain = t.serve({GET = function() return {data = "not a websocket"} end})
+    err = h.raises("EPROTO", websocket.connect, "ws://127.0.0.1:" .. plain_port .. "/")
+    t.has(tostring(err), "status 200", "plain HTTP server")
+    plain.stop()
+
     -- a character split across fragments is fine: UTF-8 is checked on the whole message
     s = handshake(port)
     t.send_all(s, cframe(false, 1, "\226\130") .. cframe(true, 0, "\172!"))
@@ -197,5 +205,26 @@ h.run(function()
     h.raises_msg("not a ws:// or wss:// URL", websocket.connect, "http://127.0.0.1/")
     h.raises_msg("handler must be a function", websocket.accept, {}, {})
     a:close(); b:close()
+
+    -- ratchet.wsmask.mask against a byte-by-byte XOR, at every alignment and tail length
+    local mask = ratchet.wsmask.mask
+    local key = "\1\128\255\7"
+    local data = frame.random(300)
+    for start = 1, 9 do
+        for len = 0, 40 do
+            local want = {}
+            for i = 0, len - 1 do
+                want[#want + 1] = string.char(data:byte(start + i) ~ key:byte(i % 4 + 1))
+            end
+            h.eq(mask(data, start, len, key), table.concat(want), "mask from " .. start .. ", " .. len .. " bytes")
+        end
+    end
+    h.eq(mask(mask(data, 1, 300, key), 1, 300, key), data, "masking twice gives the data back")
+    h.raises_msg("string expected", mask, 1, 1, 1, key)
+    h.raises_msg("the key has 4 bytes", mask, data, 1, 1, "abc")
+    h.raises_msg("within the data", mask, data, 2, 300, key)
+    h.raises_msg("within the data", mask, data, 0, 1, key)
+    h.raises_msg("within the data", mask, data, 1, -1, key)
+    h.raises_msg("number expected", mask, data, nil, 1, key)
 end)
 print("websocket protocol ok")
