@@ -5,6 +5,8 @@ import CLua
 /// TLS session, ZeroMQ socket, …) goes through this one path.
 public protocol LuaHandle: AnyObject {
     static var metatableName: StaticString { get }
+    /// The type's name in messages ("ratchet.socket"), the one its argument checks expect.
+    static var shownName: StaticString { get }
     /// Called from `__gc` and `__close` before the reference is dropped; must be idempotent.
     func close(_ lua: Lua)
 }
@@ -52,7 +54,7 @@ extension LuaHandle {
                                          tostring: LuaImpl? = nil,
                                          metamethods: [(StaticString, LuaImpl)] = []) {
         defer { lua.pop() }  // the metatable, new or already registered
-        guard lua.newMetatable(metatableName) else { return }
+        guard lua.newMetatable(metatableName, shownAs: shownName) else { return }
         lua.newTable(nrec: Int32(methods.count))
         lua.setFunctions(methods)
         lua.setField(-2, "__index")

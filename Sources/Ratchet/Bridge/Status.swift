@@ -17,15 +17,16 @@ extension Lua {
         return RATCHET_ARGERROR
     }
 
+    /// `got` names the value as users know it: a ratchet object by its `__type` ("got
+    /// sockaddr", not its registry name), else `__name`, else the Lua type.
     public func typeError(_ arg: Int32, _ expected: String) -> Int32 {
-        let got: String
-        let t = luaL_getmetafield(L, arg, "__name")
-        if t == LUA_TSTRING, let n = string(-1) {
-            got = n
-        } else {
-            got = lua_type(L, arg) == LUA_TLIGHTUSERDATA ? "light userdata" : typeName(arg)
+        var got = lua_type(L, arg) == LUA_TLIGHTUSERDATA ? "light userdata" : typeName(arg)
+        for field: StaticString in ["__type", "__name"] {
+            let t = luaL_getmetafield(L, arg, cString(field))
+            let n = t == LUA_TSTRING ? string(-1) : nil
+            if t != LUA_TNIL { pop() }
+            if let n { got = n; break }
         }
-        if t != LUA_TNIL { pop() }
         return argError(arg, "\(expected) expected, got \(got)")
     }
 
