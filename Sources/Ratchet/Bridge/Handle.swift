@@ -12,6 +12,9 @@ public protocol LuaHandle: AnyObject {
 }
 
 extension LuaHandle {
+    /// Types that name no other show their registry name.
+    public static var shownName: StaticString { metatableName }
+
     /// Pushes a new userdata for `obj` with `uservalues` user values. The userdata holds
     /// the object and its type's tag (the address of `metatableName`), which `get` checks.
     public static func push(_ lua: Lua, _ obj: Self, uservalues: Int32 = 0) {
