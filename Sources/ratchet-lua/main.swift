@@ -21,6 +21,8 @@ func fail(_ msg: String) -> Never {
     exit(1)
 }
 
+// -w N (a supervisor of worker processes: Workers/), --drain-timeout S, a worker's channel.
+WorkerOptions.start()
 let argv = CommandLine.arguments
 let host = LuaHost()
 // Preloaded means loaded: the global `ratchet` exists before any script runs.
