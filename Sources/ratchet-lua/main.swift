@@ -92,4 +92,5 @@ if let si = scriptIndex {
     _ = usage.withCString { write(2, $0, strlen($0)) }
     exit(1)
 }
+host.close()   // as lua5.4 does: finalizers run (queued ZeroMQ messages go out)
 exit(0)

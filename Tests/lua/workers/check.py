@@ -369,6 +369,112 @@ def emfile():
     s.finish()
 
 
+
+# --- ZeroMQ examples as separate processes ----------------------------------------------
+
+EXAMPLES = os.path.join(HERE, "..", "..", "..", "examples")
+
+
+def free_port():
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def wait_listening(endpoint, timeout=10):
+    """Until something listens on the endpoint's port (read from /proc/net/tcp, without
+    connecting). Binders must be up before anyone connects: a ZeroMQ connect retrying
+    against a free port in the ephemeral range can connect to itself and take the port."""
+    port = "%04X" % int(endpoint.rsplit(":", 1)[1])
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in open("/proc/net/tcp").read().splitlines()[1:]:
+            f = line.split()
+            if f[1].endswith(":" + port) and f[3] == "0A":
+                return
+        time.sleep(0.05)
+    fail("nothing listens on %s" % endpoint)
+
+
+def start(*args, workers=None):
+    cmd = [RUNNER] + (["-w", str(workers)] if workers else []) + list(args)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def stop_all(procs):
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            fail("a process did not stop on SIGTERM: %r" % p.args)
+        check(p.returncode == 0, "%r exited %r" % (p.args, p.returncode))
+
+
+def exactly_once(out, jobs, word):
+    done = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if parts and parts[0] == word:
+            done.setdefault(int(parts[1]), []).append(parts[2])
+    check(sorted(done) == list(range(1, jobs + 1)), "jobs missing: %r" % sorted(set(range(1, jobs + 1)) - set(done))[:10])
+    twice = {j: w for j, w in done.items() if len(w) != 1}
+    check(not twice, "jobs done more than once: %r" % list(twice.items())[:5])
+    check(("total %d" % jobs) in out, "no total line")
+    return {w[0] for w in done.values()}
+
+
+def zmq_pipeline():
+    """Ventilator, 3 workers (one supervisor with -w 2 and a plain process), sink: every
+    job done exactly once."""
+    jobs = 2000
+    vent, sink = "tcp://127.0.0.1:%d" % free_port(), "tcp://127.0.0.1:%d" % free_port()
+    script = os.path.join(EXAMPLES, "zmq_pipeline.lua")
+    sink_p = start(script, "sink", sink, str(jobs))
+    vent_p = start(script, "ventilator", vent, str(jobs), "1.5")
+    wait_listening(sink)
+    wait_listening(vent)
+    workers = [start(script, "worker", vent, sink, workers=2), start(script, "worker", vent, sink)]
+    try:
+        out, err = sink_p.communicate(timeout=60)
+        vent_p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        stop_all([sink_p, vent_p] + workers)
+        fail("pipeline did not finish")
+    check(sink_p.returncode == 0 and vent_p.returncode == 0, "sink/ventilator failed: %r" % err)
+    names = exactly_once(out.decode(), jobs, "result")
+    print("pipeline: %d jobs, done by %d workers" % (jobs, len(names)))
+    check(len(names) >= 2, "only %r did jobs" % names)
+    stop_all(workers)
+
+
+def zmq_broker():
+    """Broker, 3 REP workers (-w 2 and a plain process), a client with 4 REQ sockets:
+    every request answered exactly once, by more than one worker."""
+    jobs = 1000
+    front, back = "tcp://127.0.0.1:%d" % free_port(), "tcp://127.0.0.1:%d" % free_port()
+    script = os.path.join(EXAMPLES, "zmq_broker.lua")
+    broker = start(script, "broker", front, back)
+    wait_listening(front)
+    wait_listening(back)
+    workers = [start(script, "worker", back, workers=2), start(script, "worker", back)]
+    time.sleep(0.5)
+    client = start(script, "client", front, str(jobs), "4")
+    try:
+        out, err = client.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        stop_all([client, broker] + workers)
+        fail("broker client did not finish")
+    check(client.returncode == 0, "client failed: %r" % err)
+    names = exactly_once(out.decode(), jobs, "reply")
+    print("broker: %d requests, answered by %d workers" % (jobs, len(names)))
+    check(len(names) >= 2, "only %r answered" % names)
+    stop_all(workers + [broker])
+
 if __name__ == "__main__":
     globals()[sys.argv[1]]()
     print("ok", sys.argv[1])
