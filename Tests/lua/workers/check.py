@@ -370,6 +370,59 @@ def emfile():
 
 
 
+def drain_deadline(workers=None):
+    """--drain-timeout 1 with a 30 s request in flight: the stop ends after about 1 s (the
+    connection is cut), exit 0."""
+    s = Server("hello.lua", "0", "PORTFILE", workers=workers, drain=1)
+    if workers:
+        s.wait_children(workers)
+    result = {}
+
+    def slow():
+        try:
+            result["reply"] = get(s.port, "/slow?30", timeout=20)
+        except Exception as e:
+            result["reply"] = e
+    t = threading.Thread(target=slow)
+    t.start()
+    time.sleep(0.5)
+    start = time.monotonic()
+    s.finish(within=10)
+    took = time.monotonic() - start
+    t.join(10)
+    print("stopped %.2f s after SIGTERM; client: %r" % (took, result.get("reply")))
+    check(0.8 < took < 4, "stop took %.2f s with --drain-timeout 1" % took)
+    check(isinstance(result.get("reply"), Exception), "the cut request got a reply: %r" % result)
+
+
+def drain_deadline_workers():
+    drain_deadline(workers=2)
+
+
+def sigquit():
+    """SIGQUIT: the workers are killed at once, nothing is left."""
+    s = Server("hello.lua", "0", "PORTFILE", workers=2)
+    s.wait_children(2)
+    start = time.monotonic()
+    s.finish(sig=signal.SIGQUIT, within=5)
+    check(time.monotonic() - start < 2, "SIGQUIT took %.1f s" % (time.monotonic() - start))
+
+
+def reload_failure():
+    """SIGHUP when the new generation fails at start: the reload is abandoned, the old
+    workers keep serving, no crash loop."""
+    s = Server("hello.lua", "0", "PORTFILE", "100", "100", "fail-reload", workers=2)
+    before = s.wait_children(2)
+    fds = s.fds()
+    s.send(signal.SIGHUP)
+    time.sleep(1.5)
+    check(worker_of(s.port)[0].split()[1] == "1", "not served by generation 1")
+    check(s.wait_children(2) == before, "the old generation was replaced: %r -> %r" % (before, s.children()))
+    check(s.fds() == fds, "supervisor descriptors %d, were %d" % (s.fds(), fds))
+    err = s.finish()
+    check("reload failed" in err and "generation 2 is broken" in err, "stderr: %s" % err[-1500:])
+
+
 # --- ZeroMQ examples as separate processes ----------------------------------------------
 
 EXAMPLES = os.path.join(HERE, "..", "..", "..", "examples")

@@ -1,12 +1,14 @@
 -- The HTTP server the worker tests and bench/workers.sh run under `ratchet-lua -w N`:
 -- written for one process (it binds and listens itself), it names its worker in replies.
---   ratchet-lua [-w N] hello.lua PORT [PORTFILE [max_connections [max_per_address]]]
+--   ratchet-lua [-w N] hello.lua PORT [PORTFILE [max_connections [max_per_address [fail-reload]]]]
 -- GET /slow?S sleeps S seconds before answering. PORTFILE receives the bound port.
 local ratchet = require "ratchet"
 local http_server = require "ratchet.http.server"
 local worker = require "ratchet.worker"
 
 local port, portfile = tonumber(arg[1]) or 0, arg[2]
+-- "fail-reload": a reloaded generation fails at start, as a script with a new bug would
+if arg[5] == "fail-reload" and worker.generation > 1 then error("generation " .. worker.generation .. " is broken") end
 local pid = io.open("/proc/self/stat"):read("l"):match("^%d+")
 local handlers = {}
 function handlers:GET(uri)
