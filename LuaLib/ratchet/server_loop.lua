@@ -101,10 +101,17 @@ function server_loop.run(listener, options, new, busy_reply)
                     client:close()
                 end
             else
-                count = count + 1
-                if key then per_address[key] = (per_address[key] or 0) + 1 end
-                local conn = new(client, from)
-                active[conn] = ratchet.thread.attach(serve_one, conn, key)
+                local made, conn = pcall(new, client, from)
+                if made then
+                    count = count + 1
+                    if key then per_address[key] = (per_address[key] or 0) + 1 end
+                    active[conn] = ratchet.thread.attach(serve_one, conn, key)
+                else
+                    -- a failing per-connection setup (a handlers(from) function) costs
+                    -- that connection, not the accept loop
+                    io.stderr:write("ratchet.server_loop: ", tostring(conn), "\n")
+                    pcall(client.close, client)
+                end
             end
         elseif TRANSIENT[error_code(client)] then
             ratchet.thread.timer(backoff)
