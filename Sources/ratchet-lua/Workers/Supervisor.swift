@@ -3,7 +3,8 @@ import Ratchet
 import CLinux
 
 /// `ratchet-lua -w N script.lua`: starts N worker processes (this runner again, without
-/// `-w`), restarts those that die (with backoff; a crash loop ends it), stops them gracefully
+/// `-w`), restarts those that die (a signal or a non-zero status; with backoff, and a crash
+/// loop ends it; a worker that exits 0 has finished), stops them gracefully
 /// on SIGTERM/SIGINT, at once on SIGQUIT, and replaces them by a new generation on SIGHUP.
 /// It never runs Lua: a script cannot take it down. It owns the TCP listeners (see
 /// SharedListeners) so that connections queued on them outlive any one worker.
@@ -73,7 +74,7 @@ final class Supervisor {
         guard signalFD >= 0 else { log("signalfd: \(String(cString: strerror(errno)))"); return 1 }
         for slot in 1...count { spawn(slot: slot, generation: generation) }
         while !(stopping && workers.isEmpty) {
-            if workers.isEmpty && restarts.isEmpty && !stopping { return 1 }   // nothing could start
+            if workers.isEmpty && restarts.isEmpty { return exitCode }   // every worker has finished
             var fds = [pollfd(fd: signalFD, events: Int16(POLLIN), revents: 0)]
             let pids = workers.keys.filter { workers[$0]!.channel >= 0 }
             for p in pids { fds.append(pollfd(fd: workers[p]!.channel, events: Int16(POLLIN), revents: 0)) }
@@ -175,6 +176,11 @@ final class Supervisor {
             guard let w = workers.removeValue(forKey: pid) else { continue }
             if w.channel >= 0 { Glibc.close(w.channel) }
             if w.stopDeadline != nil {
+                retireListeners()
+                continue
+            }
+            if status == 0 {
+                // the script ended by itself: that worker's work is done, it is not restarted
                 retireListeners()
                 continue
             }

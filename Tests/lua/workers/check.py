@@ -423,6 +423,15 @@ def reload_failure():
     check("reload failed" in err and "generation 2 is broken" in err, "stderr: %s" % err[-1500:])
 
 
+def finished():
+    """Workers whose script ends (exit 0) are not restarted; the supervisor exits 0."""
+    p = subprocess.run([RUNNER, "-w", "2", "-e", "print('done ' .. require('ratchet.worker').id())"],
+                       capture_output=True, timeout=20)
+    out = sorted(p.stdout.decode().split("\n"))
+    check(p.returncode == 0, "exit status %r: %s" % (p.returncode, p.stderr.decode()[-500:]))
+    check(out == ["", "done 1", "done 2"], "output %r" % out)
+
+
 # --- ZeroMQ examples as separate processes ----------------------------------------------
 
 EXAMPLES = os.path.join(HERE, "..", "..", "..", "examples")
