@@ -70,6 +70,8 @@ function server_loop.run(listener, options, new, busy_reply)
         stopped = true
         listener:close()         -- wakes the accept below with EBADF
     end)
+    -- also when the thread running this loop is killed (its <close> variables are closed)
+    local _ <close> = setmetatable({}, {__close = function() cancel() end})
 
     local function serve_one(conn, key)
         local ok, err = pcall(conn.handle, conn)
@@ -119,7 +121,6 @@ function server_loop.run(listener, options, new, busy_reply)
         elseif error_code(client) == "EBADF" then
             break
         else
-            cancel()
             error(client, 0)
         end
     end
