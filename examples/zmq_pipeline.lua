@@ -10,7 +10,8 @@
 -- Workers run until SIGTERM/SIGINT (ratchet.worker); `ratchet-lua -w N ... worker ...` runs N.
 -- PUSH waits while no worker is connected, so no job is lost to a slow joiner; a job is
 -- handed to exactly one worker. PUSH deals jobs round-robin to the workers connected at the
--- time: the ventilator waits WAIT seconds (default 1) after binding for workers to connect. (A worker's PULL socket prefetches: jobs queued in a worker
+-- time: the ventilator waits WAIT seconds (default 1) after binding for workers to connect,
+-- or, with WAIT "-", for a line on standard input. (A worker's PULL socket prefetches: jobs queued in a worker
 -- that is stopped mid-run are lost with it; the broker example hands out one at a time.)
 local ratchet = require "ratchet"
 local worker = require "ratchet.worker"
@@ -24,7 +25,11 @@ local roles = {}
 function roles.ventilator(endpoint, jobs, wait)
     local push <close> = zmq.new("PUSH")
     push:bind(endpoint)
-    ratchet.thread.timer(tonumber(wait) or 1)
+    if wait == "-" then
+        io.read("l")              -- as the ZeroMQ guide's ventilator: Enter when workers are ready
+    else
+        ratchet.thread.timer(tonumber(wait) or 1)
+    end
     for job = 1, tonumber(jobs) do push:send(tostring(job)) end
     -- closing lingers until every job has been handed over
 end

@@ -458,9 +458,16 @@ def wait_listening(endpoint, timeout=10):
     fail("nothing listens on %s" % endpoint)
 
 
-def start(*args, workers=None):
+def connections_to(endpoint):
+    """Established connections whose server end is the endpoint's port."""
+    port = "%04X" % int(endpoint.rsplit(":", 1)[1])
+    return sum(1 for line in open("/proc/net/tcp").read().splitlines()[1:]
+               if line.split()[1].endswith(":" + port) and line.split()[3] == "01")
+
+
+def start(*args, workers=None, stdin=None):
     cmd = [RUNNER] + (["-w", str(workers)] if workers else []) + list(args)
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def stop_all(procs):
@@ -497,10 +504,18 @@ def zmq_pipeline():
     vent, sink = "tcp://127.0.0.1:%d" % free_port(), "tcp://127.0.0.1:%d" % free_port()
     script = os.path.join(EXAMPLES, "zmq_pipeline.lua")
     sink_p = start(script, "sink", sink, str(jobs))
-    vent_p = start(script, "ventilator", vent, str(jobs), "1.5")
+    vent_p = start(script, "ventilator", vent, str(jobs), "-", stdin=subprocess.PIPE)
     wait_listening(sink)
     wait_listening(vent)
     workers = [start(script, "worker", vent, sink, workers=2), start(script, "worker", vent, sink)]
+    # the ventilator deals jobs to the workers connected when it starts: all 3 first
+    deadline = time.monotonic() + 20
+    while connections_to(vent) < 3:
+        check(time.monotonic() < deadline, "workers did not connect: %d" % connections_to(vent))
+        time.sleep(0.05)
+    vent_p.stdin.write(b"go\n")
+    vent_p.stdin.close()
+    vent_p.stdin = None    # communicate() below must not flush it
     try:
         out, err = sink_p.communicate(timeout=60)
         vent_p.communicate(timeout=10)
