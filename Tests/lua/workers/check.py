@@ -20,8 +20,24 @@ RUNNER = os.path.join(os.environ["RATCHET_OUT"], "bin", "ratchet-lua")
 TMP = os.environ.get("RATCHET_TEST_TMP", "/tmp")
 
 
+STARTED = []   # every process started here: a failing check stops what is still running
+
+
+def stop_started():
+    for p in STARTED:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in STARTED:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            p.kill()   # a supervisor's workers follow it (PR_SET_PDEATHSIG)
+            p.wait()
+
+
 def fail(msg):
     print("FAIL:", msg)
+    stop_started()
     sys.exit(1)
 
 
@@ -46,6 +62,7 @@ class Server:
             if nofile:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit)
+        STARTED.append(self.proc)
         deadline = time.monotonic() + 15
         while not os.path.exists(self.portfile):
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -467,7 +484,9 @@ def connections_to(endpoint):
 
 def start(*args, workers=None, stdin=None):
     cmd = [RUNNER] + (["-w", str(workers)] if workers else []) + list(args)
-    return subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    STARTED.append(p)
+    return p
 
 
 def stop_all(procs):
@@ -553,5 +572,9 @@ def zmq_broker():
     stop_all(workers + [broker])
 
 if __name__ == "__main__":
-    globals()[sys.argv[1]]()
+    try:
+        globals()[sys.argv[1]]()
+    except Exception:
+        stop_started()
+        raise
     print("ok", sys.argv[1])
