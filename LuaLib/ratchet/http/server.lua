@@ -4,6 +4,7 @@
 require "ratchet"
 local common = require "ratchet.http.common"
 local server_loop = require "ratchet.server_loop"
+local h2 = require "ratchet.http.h2_server"
 
 local find, sub, byte, upper, lower, format = string.find, string.sub, string.byte, string.upper,
     string.lower, string.format
@@ -407,7 +408,9 @@ local function serve(self, c)
         c.enc = c.sock:encrypt(opt.tls)
         c.enc:server_handshake()
     end
-    local buf, pos = "", 1
+    -- HTTP/2 (ALPN "h2", or the connection preface on cleartext) is served by h2_server.lua
+    local buf, pos = h2.start(self, c, recv, dispatch), 1
+    if not buf then return end
     while true do
         if pos > #buf then
             if c.nout > 0 then flush(c) end
@@ -575,8 +578,9 @@ end
 
 server.__call = server.handle
 
---- drain(): the stop hook of the accept loop (ratchet.server_loop). A request in progress
--- is answered with `Connection: close`; a connection waiting for its next request gets
+--- drain(): the stop hook of the accept loop (ratchet.server_loop). An HTTP/2 connection
+-- is left to the GOAWAY serve() sends them all. A request in progress is answered with
+-- `Connection: close`; a connection waiting for its next request gets
 -- DRAIN_IDLE_GRACE seconds to send one (answered the same way), then closes: closing at
 -- once would race with a keep-alive request already on its way.
 local DRAIN_IDLE_GRACE = 0.2
@@ -601,7 +605,7 @@ local BUSY = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nCo
 function server.serve(listener, handlers, options)
     server_loop.run(listener, options, function(client, from)
         return server.new(client, from, handlers, options)
-    end, BUSY)
+    end, BUSY, h2.goaway)   -- HTTP/2 connections drain by GOAWAY (stage "h2")
 end
 
 ratchet.http = ratchet.http or {}
