@@ -2,8 +2,10 @@
 # HTTP/1.1 hello world under `ratchet-lua -w 1` and `-w 2` (bench/workers_hello.lua), with
 # wrk on the same machine: req/s, server CPU per request (supervisor and workers, from
 # /proc), and the requests each worker served. wrk -t1 -cCONNS (100) for SECS (10) seconds
-# after a 1 s warm-up, REPS (3) runs each, the best kept. Nothing is pinned: workers and
-# wrk share the cores, as they would on a real 2-core box. A benchmark, not a test.
+# after a 1 s warm-up, REPS (3) runs each, the best kept; with keep-alive connections, then
+# with a new connection per request (wrk -H "Connection: close"), which shows how the shared
+# accept queue balances. Nothing is pinned: workers and wrk share the cores, as they would
+# on a real 2-core box. A benchmark, not a test.
 #   usage: bench/workers.sh
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -22,7 +24,9 @@ cpu_ticks() {
 }
 echo "# HTTP hello world, wrk -t1 -c$conns -d${secs}s, best of $reps, $(nproc) cores shared with wrk ($(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
-printf '| workers | req/s | server CPU µs/req | requests per worker |\n|---|---:|---:|---|\n'
+printf '| connections | workers | req/s | server CPU µs/req | requests per worker |\n|---|---|---:|---:|---|\n'
+for mode in keep-alive close; do
+hdr=(); [ "$mode" = close ] && hdr=(-H "Connection: close")
 for n in 1 2; do
     bestrps=0; bestline=""
     for _ in $(seq "$reps"); do
@@ -31,9 +35,9 @@ for n in 1 2; do
         "$out/bin/ratchet-lua" -w "$n" "$here/bench/workers_hello.lua" "$port" 2>"$err" &
         pid=$!
         for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
-        wrk -t1 -c"$conns" -d1s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+        wrk -t1 -c"$conns" -d1s "${hdr[@]}" "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
         t0="$(cpu_ticks "$pid")"
-        res="$(wrk -t1 -c"$conns" -d"${secs}s" "http://127.0.0.1:$port/" 2>&1)"
+        res="$(wrk -t1 -c"$conns" -d"${secs}s" "${hdr[@]}" "http://127.0.0.1:$port/" 2>&1)"
         t1="$(cpu_ticks "$pid")"
         kill -TERM "$pid"; wait "$pid" || true
         rps="$(awk '/Requests\/sec/ {print int($2)}' <<<"$res")"
@@ -43,8 +47,11 @@ for n in 1 2; do
         if [ "${rps:-0}" -gt "$bestrps" ]; then
             bestrps="$rps"
             cpu="$(echo "scale=1; ($t1 - $t0) * 1000000 / $hz / $reqs" | bc)"
-            bestline="| $n | $rps | $cpu | $split (incl. warm-up) |"
+            bestline="| $mode | $n | $rps | $cpu | $split |"
         fi
     done
     echo "$bestline"
 done
+done
+echo
+echo "Requests per worker include the warm-up."

@@ -449,6 +449,20 @@ def finished():
     check(out == ["", "done 1", "done 2"], "output %r" % out)
 
 
+def h2_drain():
+    """SIGTERM with an HTTP/2 (h2c, curl) request in flight: it completes, exit 0."""
+    s = Server("hello.lua", "0", "PORTFILE")
+    curl = subprocess.Popen(["curl", "-sS", "--http2-prior-knowledge", "-m", "20",
+                             "http://127.0.0.1:%d/slow?2" % s.port], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    STARTED.append(curl)
+    time.sleep(0.7)
+    start = time.monotonic()
+    s.finish(within=10)
+    out, err = curl.communicate(timeout=20)
+    check(curl.returncode == 0 and out.startswith(b"hello"), "h2 request: %r %r" % (out, err))
+    check(time.monotonic() - start < 5, "stop took %.1f s" % (time.monotonic() - start))
+
+
 # --- ZeroMQ examples as separate processes ----------------------------------------------
 
 EXAMPLES = os.path.join(HERE, "..", "..", "..", "examples")
