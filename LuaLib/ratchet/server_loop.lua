@@ -49,15 +49,14 @@ local function option(options, name)
     return v
 end
 
---- run(listener, options, new, busy_reply[, on_drain]): accepts connections until the listener is
+--- run(listener, options, new, busy_reply): accepts connections until the listener is
 -- closed. new(client, from) → a connection object with :handle() (serves it to the end) and
 -- :drain() (the stop hook: finish what is in progress, close when idle). busy_reply: the
 -- bytes sent to a connection over a limit. options: max_connections,
 -- max_connections_per_address, drain_timeout (default ratchet.worker.drain_timeout()).
 -- On a stop (ratchet.worker) the listener is closed, every connection is drained, and run
 -- returns when they have ended or the drain timeout has passed (the rest are killed).
--- on_drain(), if given, runs once when the drain begins, before the connections' drain().
-function server_loop.run(listener, options, new, busy_reply, on_drain)
+function server_loop.run(listener, options, new, busy_reply)
     if type(options) ~= "table" then options = {} end
     local max_all = option(options, "max_connections")
     local max_per = option(options, "max_connections_per_address")
@@ -129,7 +128,6 @@ function server_loop.run(listener, options, new, busy_reply, on_drain)
     if not stopped then return end
 
     -- the drain: every connection finishes what it is doing, within the deadline
-    if on_drain then pcall(on_drain) end
     local threads = {}
     for conn, t in pairs(active) do
         threads[#threads + 1] = t

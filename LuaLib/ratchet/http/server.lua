@@ -579,7 +579,7 @@ end
 server.__call = server.handle
 
 --- drain(): the stop hook of the accept loop (ratchet.server_loop). An HTTP/2 connection
--- is left to the GOAWAY serve() sends them all. A request in progress is answered with
+-- gets GOAWAY and finishes its streams. A request in progress is answered with
 -- `Connection: close`; a connection waiting for its next request gets
 -- DRAIN_IDLE_GRACE seconds to send one (answered the same way), then closes: closing at
 -- once would race with a keep-alive request already on its way.
@@ -587,7 +587,7 @@ local DRAIN_IDLE_GRACE = 0.2
 function server:drain()
     self.draining = true
     local c = self.conn
-    if not c then return end
+    if not c or h2.drain(c) then return end   -- HTTP/2: GOAWAY, the streams finish
     ratchet.thread.attach(function()
         ratchet.thread.timer(DRAIN_IDLE_GRACE)
         if c.stage == "idle" then pcall(c.sock.shutdown, c.sock, "both") end
@@ -605,7 +605,7 @@ local BUSY = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nCo
 function server.serve(listener, handlers, options)
     server_loop.run(listener, options, function(client, from)
         return server.new(client, from, handlers, options)
-    end, BUSY, h2.goaway)   -- HTTP/2 connections drain by GOAWAY (stage "h2")
+    end, BUSY)
 end
 
 ratchet.http = ratchet.http or {}
