@@ -3,6 +3,7 @@
 -- Persistent connections, pipelining, chunked bodies both ways, limits with proper replies.
 require "ratchet"
 local common = require "ratchet.http.common"
+local server_loop = require "ratchet.server_loop"
 local h2 = require "ratchet.http.h2_server"
 
 local find, sub, byte, upper, lower, format = string.find, string.sub, string.byte, string.upper,
@@ -514,7 +515,7 @@ local function serve(self, c)
             end
             -- the response (stage stays "head": nothing of it is sent before send_stream)
             local res, ncode = dispatch(self, method, uri, headers, data)
-            if not add_response(c, res, ncode, minor, method == "HEAD", keep) then
+            if not add_response(c, res, ncode, minor, method == "HEAD", keep and not self.draining) then
                 c.linger = pos <= #buf
                 flush(c)
                 return
@@ -547,6 +548,7 @@ function server:handle()
     local sock = self.socket
     local c = {sock = sock, recv = sock.recv, send = sock.send, opt = self.options, out = {}, nout = 0,
                stage = "idle", wait = self.options.header_timeout}
+    self.conn = c   -- for drain()
     local ok, err = pcall(serve, self, c)
     if not ok and err ~= CLOSED then
         local quiet = common.is_connection_error(err)
@@ -576,28 +578,34 @@ end
 
 server.__call = server.handle
 
--- accept() failures that pass: out of descriptors or memory for now, or a connection that
--- was reset before it was accepted.
-local TRANSIENT = {EMFILE = true, ENFILE = true, ENOBUFS = true, ENOMEM = true, ECONNABORTED = true,
-                   EPROTO = true, EPERM = true}
+--- drain(): the stop hook of the accept loop (ratchet.server_loop). An HTTP/2 connection
+-- gets GOAWAY and finishes its streams. A request in progress is answered with
+-- `Connection: close`; a connection waiting for its next request gets
+-- DRAIN_IDLE_GRACE seconds to send one (answered the same way), then closes: closing at
+-- once would race with a keep-alive request already on its way.
+local DRAIN_IDLE_GRACE = 0.2
+function server:drain()
+    self.draining = true
+    local c = self.conn
+    if not c or h2.drain(c) then return end   -- HTTP/2: GOAWAY, the streams finish
+    ratchet.thread.attach(function()
+        ratchet.thread.timer(DRAIN_IDLE_GRACE)
+        if c.stage == "idle" then pcall(c.sock.shutdown, c.sock, "both") end
+    end)
+end
+
+local BUSY = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n" ..
+    "Retry-After: 1\r\nConnection: close\r\n\r\nService Unavailable\n"
 
 --- serve(listener, handlers, options): accepts connections until the listener is closed,
 -- each served by its own thread (an extension: the reference left the accept loop to the
--- application).
+-- application). The accept loop is ratchet.server_loop: options also take max_connections
+-- (over it: 503 and close), max_connections_per_address and drain_timeout; on a stop
+-- (ratchet.worker) it stops accepting and drains every connection.
 function server.serve(listener, handlers, options)
-    local accept = listener.accept
-    while true do
-        local ok, client, from = pcall(accept, listener)
-        if ok then
-            ratchet.thread.attach(server.new(client, from, handlers, options))
-        elseif type(client) == "table" and TRANSIENT[client.code] then
-            ratchet.thread.timer(0.05)
-        elseif ratchet.error.is(client, "EBADF") then
-            return
-        else
-            error(client, 0)
-        end
-    end
+    server_loop.run(listener, options, function(client, from)
+        return server.new(client, from, handlers, options)
+    end, BUSY)
 end
 
 ratchet.http = ratchet.http or {}
