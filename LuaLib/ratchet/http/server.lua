@@ -29,8 +29,9 @@ local RECV_SIZE = 65536
 local OUT_PIECES = 512            -- pipelined responses are batched into one send up to this
 -- Patterns are tried in their common form first (upper-case method, a header name of
 -- letters, digits and "-", a value without control characters), then in the full grammar.
-local REQUEST_LINE_FAST = "^(%u+) (%S+) HTTP/(%d%.%d)\r\n()"
-local REQUEST_LINE = "^(" .. common.TOKEN .. "+) ([^ \r\n]+) HTTP/(%d%.%d)\r\n()"
+-- The target is visible ASCII only, as in h11 (no controls, NUL or raw bytes above 0x7E).
+local REQUEST_LINE_FAST = "^(%u+) ([!-~]+) HTTP/(%d%.%d)\r\n()"
+local REQUEST_LINE = "^(" .. common.TOKEN .. "+) ([!-~]+) HTTP/(%d%.%d)\r\n()"
 local FIELD_FAST = "^([%w%-]+): ?(%C*)\r\n()"
 -- A connection ends without a response of ours; the value thrown to leave serve().
 local CLOSED = setmetatable({}, {__tostring = function() return "connection closed" end})
@@ -54,7 +55,11 @@ end
 -- stage: "idle" (between requests), "head" (a request is being read or answered), "body"
 -- (its body is being read), "respond" (a streamed body is being sent: no reply possible).
 
+-- Sets the wait of the next reads and writes: `t` (negative: none), but never longer than
+-- the timeout the caller gave the socket (c.base), which bounds every wait.
 local function set_timeout(c, t)
+    local base = c.base
+    if base >= 0 and (t < 0 or t > base) then t = base end
     if t ~= c.timeout then
         c.sock:set_timeout(t)
         c.timeout = t
@@ -352,7 +357,9 @@ local function dispatch(self, method, uri, headers, data)
     return res, ncode
 end
 
-local FIELD = "^(" .. common.TOKEN .. "+):[ \t]*([^\r\n]*)\r\n()"
+-- A value may hold any byte but NUL, CR, LF, FF and VT (h11's rule: other controls occur in
+-- real cookies; NUL and line breaks are what smuggling and SSRF tricks use).
+local FIELD = "^(" .. common.TOKEN .. "+):[ \t]*([^\0\r\n\f\v]*)\r\n()"
 
 -- What the head does not complete: a malformed or oversized start says so at once.
 local function check_partial(c, buf, pos, line_end, max_head)
@@ -541,9 +548,10 @@ end
 function server:handle()
     -- `wait`: the timeout of reads and writes; the first request must come within header_timeout
     -- recv and send are looked up once: they are called for every request
+    -- `base`: the caller's own timeout on the socket (negative: none)
     local sock = self.socket
     local c = {sock = sock, recv = sock.recv, send = sock.send, opt = self.options, out = {}, nout = 0,
-               stage = "idle", wait = self.options.header_timeout}
+               stage = "idle", wait = self.options.header_timeout, base = sock:get_timeout()}
     local ok, err = pcall(serve, self, c)
     if not ok and err ~= CLOSED then
         local quiet = common.is_connection_error(err)
