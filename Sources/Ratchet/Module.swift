@@ -16,6 +16,7 @@ enum Module {
         ("zmqsocket", ZMQLibrary.open),
         ("exec", ExecLibrary.open),
         ("timerfd", TimerFDLibrary.open),
+        ("httpwire", HTTPWireLibrary.open),
     ]
 
     static func open(_ lua: Lua) -> Int32 {

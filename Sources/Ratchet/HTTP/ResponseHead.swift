@@ -1,0 +1,182 @@
+import CLua
+
+/// Response heads of `ratchet.http.server` serialised in one native call: the status line,
+/// the handler's header fields, the framing the server adds (Content-Length or chunked),
+/// Date, Connection, and a small body, as one string. Refuses CR, LF and NUL in the
+/// reason, names and values: they would let a handler's data end the head early and add
+/// fields or a second response (response splitting).
+enum ResponseHead {
+    /// Bodies up to this size go out in the same string as the head; larger ones are sent on
+    /// their own rather than copied.
+    static let inlineBody = 65536
+
+    /// What a handler's header name means to the framing.
+    enum Special { case none, contentLength, transferEncoding, date, connection }
+
+    /// build(minor, code, reason, headers, data, keep, head_only, date_line):
+    ///   head, keep, chunked — the head (with `data` appended unless `head_only` or larger
+    ///   than 64 KiB); `keep` false when the connection must close after this response;
+    ///   `chunked` true when a streamed body must be sent chunked.
+    ///   nil, what — the reason, a name or a value holds CR, LF or NUL.
+    ///   false — a name or value that is neither a string nor a number: the caller converts
+    ///   them with tostring (which may run metamethods, so not here) and calls again.
+    /// `code` is the status code as the handler gave it (number or string, checked by the
+    /// caller), `headers` nil or name → value or array of values, `data` nil, a string, or
+    /// true for a body streamed by a function.
+    static let build: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        lua.arguments(8)
+        guard let minor = lua.integer(1) else { return lua.typeError(1, "number") }
+        guard lua.type(2) == LUA_TNUMBER || lua.type(2) == LUA_TSTRING else { return lua.typeError(2, "string") }
+        guard let reason = lua.bytes(3) else { return lua.typeError(3, "string") }
+        let hasHeaders = lua.type(4) == LUA_TTABLE
+        guard hasHeaders || lua.isNoneOrNil(4) else { return lua.typeError(4, "table") }
+        let stream = lua.type(5) == LUA_TBOOLEAN && lua.toBool(5)
+        let data = lua.bytes(5)
+        guard stream || data != nil || lua.isNoneOrNil(5) else { return lua.typeError(5, "string") }
+        var keep = lua.toBool(6)
+        let headOnly = lua.toBool(7)
+        guard let date = lua.bytes(8) else { return lua.typeError(8, "string") }
+        if hasForbidden(reason) { lua.pushNil(); lua.push("CR, LF or NUL in the reason phrase"); return 2 }
+
+        var out: [UInt8] = []
+        out.reserveCapacity(256 + (data.map { headOnly || $0.count > inlineBody ? 0 : $0.count } ?? 0))
+        out.append(contentsOf: "HTTP/1.".utf8)
+        out.append(minor == 0 ? 0x30 : 0x31)
+        out.append(0x20)
+        var codeLength = 0
+        let code = lua_tolstring(L, 2, &codeLength)!
+        out.append(contentsOf: UnsafeRawBufferPointer(start: code, count: codeLength))
+        out.append(0x20)
+        out.append(contentsOf: reason)
+        out.append(contentsOf: "\r\n".utf8)
+
+        var hasLength = false, hasTE = false, hasDate = false
+        if hasHeaders {
+            lua.pushNil()
+            while lua_next(L, 4) != 0 {
+                // key at -2, value at -1; the name is converted on a copy (next needs the key)
+                guard lua.type(-2) == LUA_TSTRING || lua.type(-2) == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
+                lua.pushValue(-2)
+                let name = lua.bytes(-1) ?? stringOf(lua, -1)
+                if hasForbidden(name) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header name"); return 2 }
+                let special = classify(name)
+                var closes = false
+                if lua.type(-2) == LUA_TTABLE {
+                    let count = lua.rawLen(-2)
+                    var k = 1
+                    while k <= count {
+                        lua.rawGet(-2, k)
+                        k += 1
+                        guard lua.type(-1) == LUA_TSTRING || lua.type(-1) == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
+                        let value = stringOf(lua, -1)
+                        if hasForbidden(value) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header value"); return 2 }
+                        appendField(&out, name, value)
+                        if special == .connection && hasCloseToken(value) { closes = true }
+                        lua.pop()
+                    }
+                } else {
+                    guard lua.type(-2) == LUA_TSTRING || lua.type(-2) == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
+                    let value = stringOf(lua, -2)
+                    if hasForbidden(value) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header value"); return 2 }
+                    appendField(&out, name, value)
+                    if special == .connection && hasCloseToken(value) { closes = true }
+                }
+                switch special {
+                case .contentLength: hasLength = true
+                case .transferEncoding: hasTE = true
+                case .date: hasDate = true
+                case .connection: if closes { keep = false }
+                case .none: break
+                }
+                lua.pop(2)   // the name's copy and the value; the key stays for next
+            }
+        }
+        var chunked = false
+        if stream {
+            if !hasLength && !hasTE {
+                if minor == 0 {
+                    keep = false   // a 1.0 client reads the stream until the connection ends
+                } else {
+                    out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+                    hasTE = true
+                }
+            }
+            chunked = hasTE
+        } else if !hasLength && !hasTE {
+            out.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(&out, data?.count ?? 0)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        if !hasDate { out.append(contentsOf: date) }
+        if !keep {
+            out.append(contentsOf: "Connection: close\r\n".utf8)
+        } else if minor == 0 {
+            out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+        }
+        out.append(contentsOf: "\r\n".utf8)
+        if let data, !headOnly, data.count <= inlineBody { out.append(contentsOf: data) }
+        out.withUnsafeBytes { lua.push(bytes: $0.baseAddress, count: $0.count) }
+        lua.push(keep)
+        lua.push(chunked)
+        return 3
+    }
+
+    /// The bytes of a string or number at `i` (a number is converted in place: never a key).
+    @inline(__always) static func stringOf(_ lua: Lua, _ i: Int32) -> UnsafeRawBufferPointer {
+        var len = 0
+        let p = lua_tolstring(lua.L, i, &len)
+        return UnsafeRawBufferPointer(start: p, count: len)
+    }
+
+    @inline(__always) static func hasForbidden(_ b: UnsafeRawBufferPointer) -> Bool {
+        for c in b where c == 13 || c == 10 || c == 0 { return true }
+        return false
+    }
+
+    static func appendField(_ out: inout [UInt8], _ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        out.append(contentsOf: name)
+        out.append(0x3A); out.append(0x20)
+        out.append(contentsOf: value)
+        out.append(13); out.append(10)
+    }
+
+    static func appendDecimal(_ out: inout [UInt8], _ n: Int) {
+        if n >= 10 { appendDecimal(&out, n / 10) }
+        out.append(UInt8(0x30 + n % 10))
+    }
+
+    /// Case-insensitive equality of `b` with the lower-case ASCII `s`.
+    @inline(__always) static func equalsLower(_ b: UnsafeRawBufferPointer, _ s: StaticString) -> Bool {
+        guard b.count == s.utf8CodeUnitCount else { return false }
+        let p = s.utf8Start
+        for k in 0..<b.count where b[k] | 0x20 != p[k] { return false }
+        return true
+    }
+
+    static func classify(_ name: UnsafeRawBufferPointer) -> Special {
+        switch name.count {
+        case 14: return equalsLower(name, "content-length") ? .contentLength : .none
+        case 17: return equalsLower(name, "transfer-encoding") ? .transferEncoding : .none
+        case 4: return equalsLower(name, "date") ? .date : .none
+        case 10: return equalsLower(name, "connection") ? .connection : .none
+        default: return .none
+        }
+    }
+
+    /// Does a comma-separated value hold the token "close" (case-insensitive, blanks around)?
+    static func hasCloseToken(_ v: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
+        let n = v.count
+        while i < n {
+            var e = i
+            while e < n && v[e] != 0x2C { e += 1 }
+            var a = i, z = e
+            while a < z && (v[a] == 32 || v[a] == 9) { a += 1 }
+            while z > a && (v[z - 1] == 32 || v[z - 1] == 9) { z -= 1 }
+            if z - a == 5 && equalsLower(UnsafeRawBufferPointer(rebasing: v[a..<z]), "close") { return true }
+            i = e + 1
+        }
+        return false
+    }
+}
