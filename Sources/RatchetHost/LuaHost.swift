@@ -13,9 +13,17 @@ public struct LuaError: Error, CustomStringConvertible {
 public final class LuaHost {
     public let L: OpaquePointer
 
-    /// - Parameter luaPath: extra `package.path` entries (e.g. the bundled `LuaLib`).
-    public init(luaPath: [String] = LuaHost.defaultLuaPath()) {
+    /// - Parameters:
+    ///   - luaPath: extra `package.path` entries (e.g. the bundled `LuaLib`).
+    ///   - ignoreEnvironment: as `lua5.4 -E`: `package.path` and `package.cpath` ignore
+    ///     LUA_PATH and LUA_CPATH.
+    public init(luaPath: [String] = LuaHost.defaultLuaPath(), ignoreEnvironment: Bool = false) {
         L = luaL_newstate()!
+        if ignoreEnvironment {
+            // lua.c's way: the package library reads this registry flag when it opens.
+            lua_pushboolean(L, 1)
+            lua_setfield(L, LUA_REGISTRYINDEX, "LUA_NOENV")
+        }
         luaL_openlibs(L)
         Ratchet.preload(L)
         if !luaPath.isEmpty {
@@ -58,15 +66,25 @@ public final class LuaHost {
         try call(loadStatus: luaL_loadfilex(L, path, nil), args: args)
     }
 
-    private func call(loadStatus: Int32, args: [String]) throws {
+    /// Runs standard input as `lua5.4 -` does: a first line starting with "#" is skipped,
+    /// a precompiled chunk is accepted, and the chunk is named "stdin".
+    public func runStandardInput(args: [String] = []) throws {
+        try call(loadStatus: luaL_loadfilex(L, nil, nil), args: args)
+    }
+
+    /// Calls the loaded chunk under the traceback handler. With `keepResults` its results
+    /// stay on the stack and their number is returned.
+    @discardableResult
+    func call(loadStatus: Int32, args: [String], keepResults: Bool = false) throws -> Int32 {
         guard loadStatus == LUA_OK else { throw popError() }
         for a in args { _ = a.withCString { lua_pushstring(L, $0) } }
         let base = lua_gettop(L) - Int32(args.count)
         pushTraceback()
         lua_rotate(L, base, 1)  // handler below the function
-        let st = lua_pcallk(L, Int32(args.count), 0, base, 0, nil)
+        let st = lua_pcallk(L, Int32(args.count), keepResults ? LUA_MULTRET : 0, base, 0, nil)
         lua_rotate(L, base, -1); lua_settop(L, -2)  // remove the handler
         guard st == LUA_OK else { throw popError() }
+        return lua_gettop(L) - base + 1
     }
 
     /// A message handler that turns any error value (ratchet errors included) into text
@@ -76,7 +94,7 @@ public final class LuaHost {
         _ = luaL_loadstring(L, src)
     }
 
-    private func popError() -> LuaError {
+    func popError() -> LuaError {
         var len = 0
         let msg: String
         if let p = lua_tolstring(L, -1, &len) {

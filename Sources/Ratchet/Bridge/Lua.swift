@@ -5,7 +5,7 @@ import CRatchetShims
 /// first call and LUA_YIELD when the kernel resumes a call that yielded with context `ctx`.
 public typealias LuaImpl = @convention(c) (OpaquePointer?, Int32, Int) -> Int32
 
-let LUA_REGISTRYINDEX: Int32 = -1_000_000 - 1000
+public let LUA_REGISTRYINDEX: Int32 = -1_000_000 - 1000
 
 /// A thin, zero-cost view of a `lua_State *` that only offers API calls which cannot raise
 /// (apart from out-of-memory): see the longjmp rule in the design notes.
