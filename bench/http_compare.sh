@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Requests per second of HTTP/1.1 "hello world" servers at 100 keep-alive connections,
-# side by side: ratchet.http.server, a raw ratchet responder, lua-http and a hand-written
-# cqueues responder. Server on core 0, wrk -t1 -c100 on core 1, SECS (5) seconds each after
+# side by side: ratchet.http.server, a raw ratchet responder, lua-http, a hand-written
+# cqueues responder and nginx + lua-nginx-module (bench/nginx_lua.sh, one process). Server on core 0, wrk -t1 -c100 on core 1, SECS (5) seconds each after
 # a 1 s warm-up, REPS (1) runs each, the best kept. A benchmark, not a test: run it on a quiet
 # machine.   usage: bench/http_compare.sh [ONLY-regex]
 set -euo pipefail
@@ -19,6 +19,7 @@ servers=(
   "ratchet-raw|lua5.4 $here/bench/http_raw.lua"
   "lua-http|lua5.4 $shared/servers/http_luahttp.lua"
   "cqueues-hand|lua5.4 $shared/servers/http_cqueues.lua"
+  "nginx-lua|$here/bench/nginx_lua.sh"
 )
 port=$((20000 + RANDOM % 20000))
 echo "# HTTP/1.1 hello world, wrk -t1 -c100 -d${secs}s, best of $reps ($(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg))"

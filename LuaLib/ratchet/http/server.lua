@@ -434,8 +434,7 @@ local function serve(self, c)
             buf, pos = recv(c), 1
             if buf == "" then return end
         end
-        local method, uri, minor, headers, nxt, nfields = parse_head(buf, pos, max_head, max_headers,
-            headers_metatable)
+        local method, uri, minor, headers, nxt, nfields = parse_head(buf, pos, max_head, max_headers)
         if not method then
             if method == nil then fail(c, uri, minor) end
             -- incomplete (after any blank lines, which are ignored: RFC 9112 2.2)
@@ -453,17 +452,18 @@ local function serve(self, c)
         do
             local head_bytes = nxt - pos
             pos = nxt
-            local conn, te, cl, expect = rawget(headers, "connection"), rawget(headers, "transfer-encoding"),
-                rawget(headers, "content-length"), rawget(headers, "expect")
+            -- the header table has no metatable yet: plain indexing finds what is there only
+            local conn, te, cl, expect = headers.connection, headers["transfer-encoding"],
+                headers["content-length"], headers.expect
             local keep
             if minor == 1 then
                 keep = not (conn and has_token(conn, "close"))
-                local host = rawget(headers, "host")
-                -- one Host, naming one host (RFC 9112 3.2: "a, b" is two)
-                if not host or #host > 1 or find(host[1], ",", 1, true) then fail(c, 400, minor) end
+                local host = headers.host
+                if not host or #host > 1 then fail(c, 400, minor) end   -- a comma in it: the parser's 400
             else
                 keep = conn ~= nil and has_token(conn, "keep-alive")
             end
+            setmetatable(headers, headers_metatable)
             local length, chunked
             if te or cl then length, chunked = framing(c, te, cl, minor, max_body) end
             if expect then

@@ -37,20 +37,21 @@ enum RequestHead {
         return nil
     }
 
-    /// parse(buf, pos, max_header_bytes, max_headers, headers_metatable):
+    /// parse(buf, pos, max_header_bytes, max_headers):
     ///   method, target, minor version (0 or 1), headers, position after the head, number of
     ///   fields — a complete head; or false, start — no complete head yet (`start` skips blank lines
     ///   before a request line, RFC 9112 2.2); or nil, status[, minor] — 400, 414, 431 or
     ///   505 (with the request's minor version once the request line was read).
-    /// Header names are lower-cased; each maps to the array of its values in order.
+    /// Header names are lower-cased; each maps to the array of its values in order (the table
+    /// has no metatable yet: the caller reads the fields it needs with plain indexing first).
+    /// A Host value naming more than one host ("a, b") is a 400 (RFC 9112 3.2).
     static let parse: LuaImpl = { L, _, _ in
         let lua = Lua(L)
-        lua.arguments(5)
+        lua.arguments(4)
         guard let b = lua.bytes(1) else { return lua.typeError(1, "string") }
         guard let pos = lua.integer(2) else { return lua.typeError(2, "number") }
         guard let maxHead = lua.integer(3) else { return lua.typeError(3, "number") }
         guard let maxHeaders = lua.integer(4) else { return lua.typeError(4, "number") }
-        guard lua.type(5) == LUA_TTABLE else { return lua.typeError(5, "table") }
         let n = b.count
         var start = max(pos - 1, 0)
         while start + 1 < n && b[start] == CR && b[start + 1] == LF { start += 2 }
@@ -60,7 +61,7 @@ enum RequestHead {
             return 2
         }
         func fail(_ code: Int, minor: Int? = nil) -> Int32 {
-            lua.setTop(5)
+            lua.setTop(4)
             lua.pushNil()
             lua.push(code)
             guard let minor else { return 2 }
@@ -120,6 +121,9 @@ enum RequestHead {
             p += 2
             fields += 1
             if fields > maxHeaders { return fail(431, minor: minor) }
+            if nameEnd - nameStart == 4 && isHost(b, nameStart) && memchr(b.baseAddress! + valueStart, 0x2C, valueEnd - valueStart) != nil {
+                return fail(400, minor: minor)
+            }
             pushName(lua, b.baseAddress! + nameStart, nameEnd - nameStart, lower: upper)
             lua.pushValue(-1)
             if lua_rawget(L, headers) == LUA_TNIL {
@@ -135,11 +139,13 @@ enum RequestHead {
                 lua.pop(2)
             }
         }
-        lua.pushValue(5)
-        lua_setmetatable(L, headers)
         lua.push(he + 5)
         lua.push(fields)
         return 6
+    }
+
+    @inline(__always) static func isHost(_ b: UnsafeRawBufferPointer, _ i: Int) -> Bool {
+        b[i] | 0x20 == 0x68 && b[i + 1] | 0x20 == 0x6F && b[i + 2] | 0x20 == 0x73 && b[i + 3] | 0x20 == 0x74
     }
 
     /// Pushes a field name, lower-cased when it has upper-case letters.

@@ -1,4 +1,5 @@
 import CLua
+import Glibc
 
 /// Response heads of `ratchet.http.server` serialised in one native call: the status line,
 /// the handler's header fields, the framing the server adds (Content-Length or chunked),
@@ -39,17 +40,21 @@ enum ResponseHead {
         guard let date = lua.bytes(8) else { return lua.typeError(8, "string") }
         if hasForbidden(reason) { lua.pushNil(); lua.push("CR, LF or NUL in the reason phrase"); return 2 }
 
-        var out: [UInt8] = []
-        out.reserveCapacity(256 + (data.map { headOnly || $0.count > inlineBody ? 0 : $0.count } ?? 0))
-        out.append(contentsOf: "HTTP/1.".utf8)
+        var out = ByteWriter(capacity: 512 + (data.map { headOnly || $0.count > inlineBody ? 0 : $0.count } ?? 0))
+        defer { out.release() }
+        out.append("HTTP/1.")
         out.append(minor == 0 ? 0x30 : 0x31)
         out.append(0x20)
-        var codeLength = 0
-        let code = lua_tolstring(L, 2, &codeLength)!
-        out.append(contentsOf: UnsafeRawBufferPointer(start: code, count: codeLength))
+        if lua_isinteger(L, 2) != 0 {
+            out.appendDecimal(Int(lua_tointegerx(L, 2, nil)))
+        } else {
+            lua.pushValue(2)   // converted on a copy: a float code stays a number for the caller
+            out.append(stringOf(lua, -1))
+            lua.pop()
+        }
         out.append(0x20)
-        out.append(contentsOf: reason)
-        out.append(contentsOf: "\r\n".utf8)
+        out.append(reason)
+        out.append("\r\n")
 
         var hasLength = false, hasTE = false, hasDate = false
         if hasHeaders {
@@ -58,7 +63,7 @@ enum ResponseHead {
                 // key at -2, value at -1; the name is converted on a copy (next needs the key)
                 guard lua.type(-2) == LUA_TSTRING || lua.type(-2) == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
                 lua.pushValue(-2)
-                let name = lua.bytes(-1) ?? stringOf(lua, -1)
+                let name = stringOf(lua, -1)
                 if hasForbidden(name) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header name"); return 2 }
                 let special = classify(name)
                 var closes = false
@@ -71,7 +76,7 @@ enum ResponseHead {
                         guard lua.type(-1) == LUA_TSTRING || lua.type(-1) == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
                         let value = stringOf(lua, -1)
                         if hasForbidden(value) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header value"); return 2 }
-                        appendField(&out, name, value)
+                        out.appendField(name, value)
                         if special == .connection && hasCloseToken(value) { closes = true }
                         lua.pop()
                     }
@@ -79,7 +84,7 @@ enum ResponseHead {
                     guard lua.type(-2) == LUA_TSTRING || lua.type(-2) == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
                     let value = stringOf(lua, -2)
                     if hasForbidden(value) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header value"); return 2 }
-                    appendField(&out, name, value)
+                    out.appendField(name, value)
                     if special == .connection && hasCloseToken(value) { closes = true }
                 }
                 switch special {
@@ -98,25 +103,25 @@ enum ResponseHead {
                 if minor == 0 {
                     keep = false   // a 1.0 client reads the stream until the connection ends
                 } else {
-                    out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+                    out.append("Transfer-Encoding: chunked\r\n")
                     hasTE = true
                 }
             }
             chunked = hasTE
         } else if !hasLength && !hasTE {
-            out.append(contentsOf: "Content-Length: ".utf8)
-            appendDecimal(&out, data?.count ?? 0)
-            out.append(contentsOf: "\r\n".utf8)
+            out.append("Content-Length: ")
+            out.appendDecimal(data?.count ?? 0)
+            out.append("\r\n")
         }
-        if !hasDate { out.append(contentsOf: date) }
+        if !hasDate { out.append(date) }
         if !keep {
-            out.append(contentsOf: "Connection: close\r\n".utf8)
+            out.append("Connection: close\r\n")
         } else if minor == 0 {
-            out.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+            out.append("Connection: keep-alive\r\n")
         }
-        out.append(contentsOf: "\r\n".utf8)
-        if let data, !headOnly, data.count <= inlineBody { out.append(contentsOf: data) }
-        out.withUnsafeBytes { lua.push(bytes: $0.baseAddress, count: $0.count) }
+        out.append("\r\n")
+        if let data, !headOnly, data.count <= inlineBody { out.append(data) }
+        lua.push(bytes: out.base, count: out.count)
         lua.push(keep)
         lua.push(chunked)
         return 3
@@ -132,18 +137,6 @@ enum ResponseHead {
     @inline(__always) static func hasForbidden(_ b: UnsafeRawBufferPointer) -> Bool {
         for c in b where c == 13 || c == 10 || c == 0 { return true }
         return false
-    }
-
-    static func appendField(_ out: inout [UInt8], _ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
-        out.append(contentsOf: name)
-        out.append(0x3A); out.append(0x20)
-        out.append(contentsOf: value)
-        out.append(13); out.append(10)
-    }
-
-    static func appendDecimal(_ out: inout [UInt8], _ n: Int) {
-        if n >= 10 { appendDecimal(&out, n / 10) }
-        out.append(UInt8(0x30 + n % 10))
     }
 
     /// Case-insensitive equality of `b` with the lower-case ASCII `s`.
@@ -178,5 +171,68 @@ enum ResponseHead {
             i = e + 1
         }
         return false
+    }
+}
+
+/// The bytes of a response head, gathered in one malloc'd block that grows when needed (a
+/// Swift Array's generic appends cost several times more per byte here).
+struct ByteWriter {
+    private(set) var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    private(set) var count = 0
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = malloc(capacity)!.assumingMemoryBound(to: UInt8.self)
+    }
+
+    func release() { free(base) }
+
+    private mutating func reserve(_ k: Int) {
+        guard count + k > capacity else { return }
+        capacity = max(capacity * 2, count + k)
+        base = realloc(base, capacity)!.assumingMemoryBound(to: UInt8.self)
+    }
+
+    mutating func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let src = bytes.baseAddress, bytes.count > 0 else { return }
+        reserve(bytes.count)
+        memcpy(base + count, src, bytes.count)
+        count += bytes.count
+    }
+
+    mutating func append(_ s: StaticString) {
+        append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    mutating func appendDecimal(_ n: Int) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var v = n.magnitude, k = 20
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                k -= 1
+                d[k] = UInt8(0x30 + v % 10)
+                v /= 10
+            } while v > 0
+            if n < 0 { k -= 1; d[k] = 0x2D }
+            append(UnsafeRawBufferPointer(rebasing: d[k..<20]))
+        }
+    }
+
+    /// "name: value\r\n"
+    mutating func appendField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        reserve(name.count + value.count + 4)
+        append(name)
+        append(0x3A); append(0x20)
+        append(value)
+        append(13); append(10)
     }
 }
