@@ -64,10 +64,14 @@ function server.serve(listener, handlers, options) end
 ---@field data? string|fun(): string? `fetch`.
 ---@field redirects? integer|boolean `fetch`: default 0.
 ---@field client? ratchet.http.client `fetch`: send on this connection.
+---@field pool? ratchet.http.pool|false `fetch`: default `client.default_pool`; false: no pooling.
 
 -- runtime: ratchet.http.client
 ---HTTP/1.1 client.
 ---@class ratchet.http.client
+---@field default_pool ratchet.http.pool The pool `fetch` uses unless told otherwise.
+---@field failure? string Why the last query returned nothing.
+---@field protocol string "http/1.1".
 local client = {}
 
 ---A client on a connected (possibly encrypted) socket.
@@ -91,6 +95,16 @@ function client:query(command, uri, headers, data) end
 ---Closes the connection.
 function client:close() end
 
+---Whether an idle kept-alive connection can take another request (the server has not
+---closed it, nothing unread is buffered).
+---@return boolean
+function client:usable() end
+
+---A new connection pool for `fetch`.
+---@param options? ratchet.http.pool.options
+---@return ratchet.http.pool
+function client.pool(options) end
+
 ---Connects to an http:// or https:// URL's host and port.
 ---@async
 ---@param url string
@@ -107,6 +121,42 @@ function client.connect(url, options) end
 ---@return ratchet.http.headers headers
 ---@return string data
 function client.fetch(url, options) end
+
+---Options of `http_client.pool`.
+---@class ratchet.http.pool.options
+---@field max_idle_per_host? integer Default 8.
+---@field max_idle? integer Default 64.
+---@field idle_timeout? number Seconds; default 30.
+
+-- runtime: ratchet.http.pool
+---Idle keep-alive client connections kept per key for reuse.
+---@class ratchet.http.pool
+---@field connects integer Connections made for fetches through this pool.
+---@field reuses integer Connections reused.
+local pool = {}
+
+---A new pool (also `http_client.pool`).
+---@param options? ratchet.http.pool.options
+---@return ratchet.http.pool
+function pool.new(options) end
+
+---An idle connection for `key` that `usable` accepts, or nil.
+---@param key string
+---@param usable? fun(conn: any): boolean
+---@return any?
+function pool:take(key, usable) end
+
+---Keeps an open connection for reuse under `conn.pool_key`.
+---@param conn any
+function pool:put(conn) end
+
+---Idle connections kept (for `key`, or in all).
+---@param key? string
+---@return integer
+function pool:count(key) end
+
+---Closes every idle connection.
+function pool:close() end
 
 -- runtime: ratchet.http.common
 ---@private
