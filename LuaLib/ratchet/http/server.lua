@@ -256,34 +256,25 @@ end
 -- (CR, LF or NUL in its reason, names or values).
 local function add_response(c, res, ncode, minor, head_only, keep)
     local data = res.data
-    local tdata = type(data)
-    local stream
-    if ncode < 200 or ncode == 204 or ncode == 304 then
-        data = nil
-    elseif tdata == "function" then
-        stream, data = data, true
-    elseif tdata ~= "string" and data ~= nil then
-        data = tostring(data)
-    end
-    local message = res.message
-    if message == nil then
-        message = reasons[ncode] or ""
-    elseif type(message) ~= "string" then
-        message = tostring(message)
-    end
-    local code, hdrs = res.code or 200, res.headers
+    if ncode < 200 or ncode == 204 or ncode == 304 then data = nil end
+    local code, message, hdrs = res.code or 200, res.message or reasons[ncode] or "", res.headers
     local head, chunked
     head, keep, chunked = build_head(minor, code, message, hdrs, data, keep, head_only, date_line())
     if head == false then
-        head, keep, chunked = build_head(minor, code, message, stringified(hdrs), data, keep, head_only, date_line())
+        -- values the native code leaves to tostring (metamethods may run)
+        if type(message) ~= "string" then message = tostring(message) end
+        local t = type(data)
+        if t ~= "string" and t ~= "function" and data ~= nil then data = tostring(data) end
+        head, keep, chunked = build_head(minor, code, message, hdrs and stringified(hdrs), data, keep, head_only,
+            date_line())
     end
     if not head then return nil, keep end
     local n = c.nout + 1
     c.out[n] = head
     c.nout = n
     if not head_only then
-        if stream then
-            send_stream(c, stream, chunked)
+        if chunked ~= nil then
+            send_stream(c, data, chunked)
         elseif data and #data > 65536 then
             -- a large body goes out on its own rather than copied into the batch
             flush(c)
@@ -312,6 +303,11 @@ local methods = setmetatable({}, {__index = function(t, method)
     return ok
 end})
 
+-- Valid status codes as handlers give them (100 to 999, and as strings) → the number: one
+-- table lookup instead of type checks and tonumber on every response.
+local status_codes = {}
+for i = 100, 999 do status_codes[i] = i; status_codes[tostring(i)] = i end
+
 local NOT_IMPLEMENTED = {code = 501}
 local INTERNAL_ERROR = {code = 500}
 
@@ -321,7 +317,7 @@ local function dispatch(self, method, uri, headers, data)
     local handlers = self.handlers
     local h = methods[method] and handlers[method]
     if h == nil and method == "HEAD" then h = handlers.GET end
-    if type(h) ~= "function" then return NOT_IMPLEMENTED, 501 end
+    if not h then return NOT_IMPLEMENTED, 501 end
     local ok, res = pcall(h, handlers, uri, headers, data, self.from)
     if not ok then
         report(self, res)
@@ -332,7 +328,9 @@ local function dispatch(self, method, uri, headers, data)
     end
     local code = res.code
     if code == nil then return res, 200 end
-    local ncode = code
+    local ncode = status_codes[code]
+    if ncode then return res, ncode end
+    ncode = code
     if type(code) ~= "number" then ncode = tonumber(code) end
     if not ncode or ncode < 100 or ncode > 999 or ncode % 1 ~= 0 then
         report(self, "handler for " .. method .. " returned the invalid status code " .. tostring(code))

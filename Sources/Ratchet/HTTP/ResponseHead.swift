@@ -15,32 +15,40 @@ enum ResponseHead {
     enum Special { case none, contentLength, transferEncoding, date, connection }
 
     /// build(minor, code, reason, headers, data, keep, head_only, date_line):
-    ///   head, keep, chunked — the head (with `data` appended unless `head_only` or larger
+    ///   head, keep[, chunked] — the head (with `data` appended unless `head_only` or larger
     ///   than 64 KiB); `keep` false when the connection must close after this response;
-    ///   `chunked` true when a streamed body must be sent chunked.
+    ///   for a streamed body, `chunked`: whether it must be sent chunked.
     ///   nil, what — the reason, a name or a value holds CR, LF or NUL.
-    ///   false — a name or value that is neither a string nor a number: the caller converts
-    ///   them with tostring (which may run metamethods, so not here) and calls again.
+    ///   false — a reason, body, name or value of another type than the ones below: the
+    ///   caller converts them with tostring (which may run metamethods, so not here) and
+    ///   calls again.
     /// `code` is the status code as the handler gave it (number or string, checked by the
-    /// caller), `headers` nil or name → value or array of values, `data` nil, a string, or
-    /// true for a body streamed by a function.
+    /// caller), `reason` a string, `headers` nil or name → string/number or array of them,
+    /// `data` nil, a string, or a function (a streamed body, sent by the caller).
     static let build: LuaImpl = { L, _, _ in
-        let lua = Lua(L)
+        // a head and a small body usually fit in 1 KiB on the stack: no malloc for them
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { write(Lua(L), $0) }
+    }
+
+    static func write(_ lua: Lua, _ stack: UnsafeMutableBufferPointer<UInt8>) -> Int32 {
+        let L = lua.L
         lua.arguments(8)
         guard let minor = lua.integer(1) else { return lua.typeError(1, "number") }
         guard lua.type(2) == LUA_TNUMBER || lua.type(2) == LUA_TSTRING else { return lua.typeError(2, "string") }
-        guard let reason = lua.bytes(3) else { return lua.typeError(3, "string") }
         let hasHeaders = lua.type(4) == LUA_TTABLE
         guard hasHeaders || lua.isNoneOrNil(4) else { return lua.typeError(4, "table") }
-        let stream = lua.type(5) == LUA_TBOOLEAN && lua.toBool(5)
+        let stream = lua.type(5) == LUA_TFUNCTION
         let data = lua.bytes(5)
-        guard stream || data != nil || lua.isNoneOrNil(5) else { return lua.typeError(5, "string") }
+        guard let reason = lua.bytes(3), stream || data != nil || lua.isNoneOrNil(5) else {
+            lua.push(false)   // a reason or body for tostring
+            return 1
+        }
         var keep = lua.toBool(6)
         let headOnly = lua.toBool(7)
         guard let date = lua.bytes(8) else { return lua.typeError(8, "string") }
         if hasForbidden(reason) { lua.pushNil(); lua.push("CR, LF or NUL in the reason phrase"); return 2 }
 
-        var out = ByteWriter(capacity: 512 + (data.map { headOnly || $0.count > inlineBody ? 0 : $0.count } ?? 0))
+        var out = ByteWriter(stack)
         defer { out.release() }
         out.append("HTTP/1.")
         out.append(minor == 0 ? 0x30 : 0x31)
@@ -97,7 +105,7 @@ enum ResponseHead {
                 lua.pop(2)   // the name's copy and the value; the key stays for next
             }
         }
-        var chunked = false
+        var chunked = false   // pushed only for a stream
         if stream {
             if !hasLength && !hasTE {
                 if minor == 0 {
@@ -123,6 +131,7 @@ enum ResponseHead {
         if let data, !headOnly, data.count <= inlineBody { out.append(data) }
         lua.push(bytes: out.base, count: out.count)
         lua.push(keep)
+        guard stream else { return 2 }
         lua.push(chunked)
         return 3
     }
@@ -174,24 +183,33 @@ enum ResponseHead {
     }
 }
 
-/// The bytes of a response head, gathered in one malloc'd block that grows when needed (a
-/// Swift Array's generic appends cost several times more per byte here).
+/// The bytes of a response head, gathered in a buffer on the caller's stack that moves to a
+/// malloc'd block when it fills (a Swift Array's generic appends cost several times more per
+/// byte here).
 struct ByteWriter {
     private(set) var base: UnsafeMutablePointer<UInt8>
     private var capacity: Int
+    private var owned = false
     private(set) var count = 0
 
-    init(capacity: Int) {
-        self.capacity = capacity
-        base = malloc(capacity)!.assumingMemoryBound(to: UInt8.self)
+    init(_ stack: UnsafeMutableBufferPointer<UInt8>) {
+        base = stack.baseAddress!
+        capacity = stack.count
     }
 
-    func release() { free(base) }
+    func release() { if owned { free(base) } }
 
     private mutating func reserve(_ k: Int) {
         guard count + k > capacity else { return }
         capacity = max(capacity * 2, count + k)
-        base = realloc(base, capacity)!.assumingMemoryBound(to: UInt8.self)
+        if owned {
+            base = realloc(base, capacity)!.assumingMemoryBound(to: UInt8.self)
+        } else {
+            let heap = malloc(capacity)!.assumingMemoryBound(to: UInt8.self)
+            memcpy(heap, base, count)
+            base = heap
+            owned = true
+        }
     }
 
     mutating func append(_ byte: UInt8) {
@@ -199,7 +217,6 @@ struct ByteWriter {
         base[count] = byte
         count += 1
     }
-
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard let src = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
