@@ -21,6 +21,7 @@ function reply:error(description) end
 ---@field max_errors? integer Default 10.
 ---@field idle_timeout? number Seconds for each read.
 ---@field command_timeout? number Seconds for a whole command line; default max(idle_timeout, 300).
+---@field min_data_rate? number Octets per second a message must keep up after command_timeout; default 500.
 
 ---`server.extensions` and `client.extensions`: the ESMTP extensions of the session.
 ---@class ratchet.smtp.extensions

@@ -18,9 +18,14 @@ local DOT, CR, LF = 46, 13, 10
 --- `max_size`: the most octets the message may have (nil or 0: no limit), counted as
 -- RFC 1870 does: un-stuffed, with its line endings. `sink(piece)`, when given, receives
 -- the message as it arrives; otherwise it is collected and returned at the end.
-function data_reader.new(io, max_size, sink)
+-- `pace` (optional) `{allowance = seconds, min_rate = octets per second}` bounds each
+-- read (DATA, or one BDAT chunk) in total: `allowance` seconds plus one second per
+-- `min_rate` octets received, so a slow but steady peer goes on and one that sends a
+-- byte just before each read timeout does not (Postfix's smtpd_min_data_rate).
+function data_reader.new(io, max_size, sink, pace)
     local self = setmetatable({}, data_reader)
     self.io = io
+    self.pace = pace
     if max_size and max_size > 0 then self.max_size = max_size end
     self.sink = sink
     self.size = 0
@@ -42,6 +47,20 @@ function data_reader:forward(piece)
         local pieces = self.pieces
         pieces[#pieces + 1] = piece
     end
+end
+
+-- Starts the deadline of one read (see new), if paced.
+function data_reader:start_clock()
+    local pace = self.pace
+    if pace then self.io.deadline = ratchet.now() + pace.allowance end
+end
+
+-- The next bytes from the peer; each one earns the read more time.
+function data_reader:receive()
+    local chunk = self.io:recv_raw()
+    local pace = self.pace
+    if pace then self.io.deadline = self.io.deadline + #chunk / pace.min_rate end
+    return chunk
 end
 
 function data_reader:emit(piece)
@@ -76,13 +95,14 @@ end
 -- and dropped. Bytes after the terminator stay buffered for the next command (pipelining).
 function data_reader:recv()
     local io = self.io
+    self:start_clock()
     -- The message's start is a line start; then only what follows a CRLF.
     local at_line_start = true
     -- Bytes that cannot be judged until more come: "." or ".\r" at a line start, or a CR
     -- ending a read (the CRLF may end in the next one).
     local held = ""
     while true do
-        local chunk = io:recv_raw()
+        local chunk = self:receive()
         if held ~= "" then chunk = held .. chunk; held = "" end
         local pos, len = 1, #chunk
         while pos <= len do
@@ -90,6 +110,7 @@ function data_reader:recv()
                 local b1, b2 = chunk:byte(pos + 1, pos + 2)
                 if b1 == CR and b2 == LF then
                     io:unrecv(chunk:sub(pos + 3))
+                    io.deadline = nil
                     return self:result()
                 elseif b1 == nil or (b1 == CR and b2 == nil) then
                     held = chunk:sub(pos)
@@ -121,8 +142,9 @@ end
 -- un-stuffed. After the chunk, the buffered rest stays for the next command.
 function data_reader:recv_chunk(n)
     local io = self.io
+    self:start_clock()
     while n > 0 do
-        local chunk = io:recv_raw()
+        local chunk = self:receive()
         if #chunk > n then
             io:unrecv(chunk:sub(n + 1))
             chunk = chunk:sub(1, n)
@@ -130,6 +152,7 @@ function data_reader:recv_chunk(n)
         n = n - #chunk
         self:emit(chunk)
     end
+    io.deadline = nil
 end
 
 --- After the LAST chunk: the message without its final line ending, or `nil, err`.

@@ -20,6 +20,9 @@ local DEFAULT_MAX_ERRORS = 10
 -- is also the most a whole command line may take (a client dribbling a byte before each
 -- read timeout would otherwise hold the session for ever).
 local DEFAULT_IDLE_TIMEOUT = 300
+-- Once its allowance (command_timeout) is used, a message must come at least this fast
+-- (octets per second), Postfix's smtpd_min_data_rate default.
+local DEFAULT_MIN_DATA_RATE = 500
 -- Without a limit a message is buffered whole; 35 MiB is what large providers accept.
 local DEFAULT_MAX_MESSAGE_SIZE = 35 * 1024 * 1024
 -- Bytes that never belong in a domain, address or parameter: controls other than TAB.
@@ -39,7 +42,7 @@ local commands = {}
 --- new(socket, handlers, tls_context, tls_immediately, options). `options` is an
 -- extension beyond the original: max_message_size (advertised as SIZE and enforced;
 -- default 35 MiB, 0 or false for none), max_line, max_errors, idle_timeout and
--- command_timeout (seconds).
+-- command_timeout (seconds), min_data_rate (octets per second).
 function server.new(socket, handlers, tls_context, tls_immediately, options)
     local self = setmetatable({}, server)
     options = options or {}
@@ -54,6 +57,7 @@ function server.new(socket, handlers, tls_context, tls_immediately, options)
     self.max_errors = options.max_errors or DEFAULT_MAX_ERRORS
     self.idle_timeout = options.idle_timeout
     self.command_timeout = options.command_timeout or math.max(options.idle_timeout or 0, DEFAULT_IDLE_TIMEOUT)
+    self.min_data_rate = options.min_data_rate or DEFAULT_MIN_DATA_RATE
     self.errors = 0
 
     local ext = smtp_extensions.new()
@@ -357,13 +361,15 @@ function commands.RCPT(self, arg)
     self.have_rcptto = self.have_rcptto or (tostring(reply.code) == "250")
 end
 
--- A reader of the message that streams it to the DATA_CHUNK handler when there is one.
-local function message_reader(self)
+-- A reader of the message that streams it to the DATA_CHUNK handler when there is one
+-- (`discard`: a BDAT chunk to drop), paced by command_timeout and min_data_rate.
+local function message_reader(self, discard)
     local sink
-    if self.handlers.DATA_CHUNK then
+    if self.handlers.DATA_CHUNK and not discard then
         sink = function(piece) self.handlers:DATA_CHUNK(piece) end
     end
-    return data_reader.new(self.io, self:size_limit(), sink)
+    local pace = { allowance = self.command_timeout, min_rate = self.min_data_rate }
+    return data_reader.new(self.io, discard and 1 or self:size_limit(), sink, pace)
 end
 
 -- After a whole message (DATA, or the LAST BDAT chunk): HAVE_DATA and the final reply.
@@ -434,7 +440,7 @@ function commands.BDAT(self, arg)
 
     if refusal then
         -- The chunk is on its way regardless; it is read and dropped.
-        data_reader.new(self.io, 1):recv_chunk(size)
+        message_reader(self, true):recv_chunk(size)
         return refusal()
     end
 

@@ -26,7 +26,7 @@ function smtp_io.closed_error()
 end
 
 function smtp_io.deadline_error()
-    return ratchet.error.new("Line not received in time.", "ETIMEDOUT", "ratchet.smtp.io.recv()")
+    return ratchet.error.new("Deadline passed.", "ETIMEDOUT", "ratchet.smtp.io.recv()")
 end
 
 --- Shuts TLS down (errors ignored: the peer may be gone) and closes the socket. The
@@ -68,12 +68,12 @@ function smtp_io:flush_send()
     send_all(self.socket, table.concat(buf))
 end
 
--- One socket read, bounded by `self.line_deadline` (ratchet.now() time) when set: the
+-- One socket read, bounded by `self.deadline` (ratchet.now() time) when set: the
 -- socket's timeout bounds each read, the deadline all of them, so a peer that sends a
--- byte just before each timeout cannot hold the line open for ever.
+-- byte just before each timeout cannot hold a line or a message open for ever.
 local function socket_recv(self)
     local sock = self.socket
-    local deadline = self.line_deadline
+    local deadline = self.deadline
     if not deadline or not sock.set_timeout then return sock:recv(self.recv_size) end
     local left = deadline - ratchet.now()
     if left <= 0 then error(smtp_io.deadline_error()) end
@@ -159,9 +159,9 @@ end
 -- the command with an empty argument. A refused line gives `nil, why` (recv_line).
 -- `time_limit` (seconds) bounds the whole line, the wait for its first byte included.
 function smtp_io:recv_command(max_len, time_limit)
-    self.line_deadline = time_limit and ratchet.now() + time_limit
+    self.deadline = time_limit and ratchet.now() + time_limit
     local line, err = self:recv_line(max_len)
-    self.line_deadline = nil
+    self.deadline = nil
     if not line then return nil, err end
     local command, arg = line:match("^(%a+)%s*(.-)%s*$")
     if command then
