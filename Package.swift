@@ -17,6 +17,7 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl"),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .systemLibrary(name: "CResolv", path: "Sources/CResolv"),
+        .systemLibrary(name: "CNGHTTP2", path: "Sources/CNGHTTP2", pkgConfig: "libnghttp2"),
         .target(
             name: "CRatchetShims",
             dependencies: ["CLua", "CLibEvent"],
@@ -24,7 +25,7 @@ let package = Package(
         ),
         .target(
             name: "Ratchet",
-            dependencies: ["CLua", "CLibEvent", "CZMQ", "COpenSSL", "CResolv", "CLinux", "CRatchetShims"],
+            dependencies: ["CLua", "CLibEvent", "CZMQ", "COpenSSL", "CResolv", "CLinux", "CNGHTTP2", "CRatchetShims"],
             // Dynamic exclusivity checks cost ~18% of an echo round trip (callgrind); the
             // kernel is single-threaded and never overlaps accesses.
             swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/lua5.4", "-enforce-exclusivity=unchecked"])],

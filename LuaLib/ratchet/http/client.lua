@@ -353,14 +353,15 @@ client.parse_url = parse_url
 
 -- The TLS context for a client: the given one, or a new one trusting the given CAs (or the
 -- system's), cached per CA source so that repeated fetches share it.
+-- `alpn`: the protocols to offer (HTTP/2 uses its own contexts offering h2).
 local contexts = setmetatable({}, {__mode = "v"})
-local function tls_context(options)
+local function tls_context(options, alpn)
     local ssl = ratchet.ssl
     local ctx = options.ssl_context or options.tls
     if ctx then return ctx end
     if not ssl or not ssl.new then error("ratchet.http.client: ratchet.ssl is not available for HTTPS", 3) end
     local key = tostring(options.ca_file) .. "\0" .. tostring(options.ca_path) .. "\0" ..
-        tostring(options.verify ~= false)
+        tostring(options.verify ~= false) .. (alpn and "\0" .. table.concat(alpn, ",") or "")
     ctx = contexts[key]
     if ctx then return ctx end
     ctx = ssl.new(ssl.TLS_client or ssl.TLSv1_client)
@@ -370,9 +371,11 @@ local function tls_context(options)
         ctx:load_default_verify_paths()
     end
     if options.verify == false and ctx.set_verify then ctx:set_verify(false) end
+    if alpn then ctx:set_alpn(alpn) end
     contexts[key] = ctx
     return ctx
 end
+client.tls_context = tls_context
 
 --- connect(url, options) → client with keep_alive on, connected to the URL's host and port
 -- (only the scheme and authority of the URL are used). HTTPS options: ssl_context (a
@@ -449,6 +452,7 @@ local function pool_key(scheme, host, port, options)
     end
     return key
 end
+client.pool_key = pool_key
 
 local function timed_out(url)
     return ratchet.error.new("Timed out fetching " .. url, "ETIMEDOUT", "ratchet.http.client.fetch()")
@@ -548,8 +552,15 @@ function client.fetch(url, options)
             if not ok then error(code, 0) end
             failure = c.failure
         else
-            code, message, rheaders, body, failure = exchange(url, options, the_pool, method, path,
-                headers, data, deadline)
+            -- HTTP/2 where it applies (ALPN on https, prior knowledge on request): h2_client.lua
+            if options.http2 ~= false then
+                code, message, rheaders, body = require("ratchet.http.h2_client").fetch(url, method,
+                    headers, data, options, the_pool)
+            end
+            if not code then
+                code, message, rheaders, body, failure = exchange(url, options, the_pool, method, path,
+                    headers, data, deadline)
+            end
         end
         if not code then
             if failure == "closed" or failure == nil then
