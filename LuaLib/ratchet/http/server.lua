@@ -426,7 +426,10 @@ local function serve(self, c)
         handshake(c, opt.header_timeout)
     end
     -- HTTP/2 (ALPN "h2", or the connection preface on cleartext) is served by h2_server.lua
+    -- (the first bytes, an HTTP/2 preface included, come within header_timeout in all)
+    start_deadline(c, opt.header_timeout)
     local buf, pos = h2.start(self, c, recv, dispatch), 1
+    c.deadline = nil
     if not buf then return end
     while true do
         if pos > #buf then
