@@ -270,6 +270,11 @@ function h2_server.serve(server, c, initial, dispatch) end
 ---each connection closes.
 function h2_server.goaway() end
 
+---The same for one connection, given the server's connection state; false if not HTTP/2.
+---@param c table
+---@return boolean
+function h2_server.drain(c) end
+
 -- runtime: ratchet.http.h2_client
 ---HTTP/2 for `fetch`: one connection per origin shared by every thread.
 ---@class ratchet.http.h2_client
