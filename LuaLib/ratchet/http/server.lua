@@ -416,6 +416,23 @@ local function handshake(c, seconds)
     if not ok then error(err, 0) end
 end
 
+-- The connection-takeover hook: a handler's 101 response with `upgrade = function(socket,
+-- pending)` (e.g. from ratchet.websocket.accept) gets its head sent, then the function runs
+-- in this connection's thread with the socket and the bytes already read past the request.
+-- The server reads and writes nothing more; the socket is closed when the function returns.
+local function upgrade(self, c, res, minor, buf, pos)
+    local kept, refused = add_response(c, res, 101, minor, false, true)
+    if kept == nil then
+        report(self, "handler's 101 response would split: " .. refused)
+        add_response(c, INTERNAL_ERROR, 500, minor, false, false)
+        flush(c)
+        return
+    end
+    flush(c)
+    c.stage = "upgraded"
+    res.upgrade(c.sock, sub(buf, pos))
+end
+
 -- The connection loop: parse every complete request in the buffer, answer in order, send
 -- the batch, read more.
 local function serve(self, c)
@@ -508,6 +525,7 @@ local function serve(self, c)
             end
             -- the response (stage stays "head": nothing of it is sent before send_stream)
             local res, ncode = dispatch(self, method, uri, headers, data)
+            if ncode == 101 and res.upgrade then return upgrade(self, c, res, minor, buf, pos) end
             local head_only = method == "HEAD"
             keep = keep and not self.draining
             local kept, refused = add_response(c, res, ncode, minor, head_only, keep)
