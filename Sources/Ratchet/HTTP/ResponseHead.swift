@@ -48,6 +48,11 @@ enum ResponseHead {
         guard let date = lua.bytes(8) else { return lua.typeError(8, "string") }
         if hasForbidden(reason) { lua.pushNil(); lua.push("CR, LF or NUL in the reason phrase"); return 2 }
 
+        // 1xx, 204 and 304 carry no body and no Content-Length (RFC 9110 8.6): a 101 with
+        // one would tell a WebSocket client that the upgraded stream is an empty body.
+        let numeric = lua_tointegerx(L, 2, nil)
+        let bodiless = numeric < 200 || numeric == 204 || numeric == 304
+
         var out = ByteWriter(stack)
         defer { out.release() }
         out.append("HTTP/1.")
@@ -116,7 +121,7 @@ enum ResponseHead {
                 }
             }
             chunked = hasTE
-        } else if !hasLength && !hasTE {
+        } else if !hasLength && !hasTE && !bodiless {
             out.append("Content-Length: ")
             out.appendDecimal(data?.count ?? 0)
             out.append("\r\n")
