@@ -6,11 +6,16 @@ import CRatchetShims
 /// TLS session, ZeroMQ socket, …) goes through this one path.
 public protocol LuaHandle: AnyObject {
     static var metatableName: StaticString { get }
+    /// The type's name in messages ("ratchet.socket"), the one its argument checks expect.
+    static var shownName: StaticString { get }
     /// Called from `__gc` and `__close` before the reference is dropped; must be idempotent.
     func close(_ lua: Lua)
 }
 
 extension LuaHandle {
+    /// Types that name no other show their registry name.
+    public static var shownName: StaticString { metatableName }
+
     /// This type's tag: the address of its type metadata, one per type and the same at every
     /// use. (A string literal's address is not: sanitizer builds do not merge literals, so a
     /// tag taken from `metatableName` differed between call sites there.)
@@ -60,7 +65,7 @@ extension LuaHandle {
                                          tostring: LuaImpl? = nil,
                                          metamethods: [(StaticString, LuaImpl)] = []) {
         defer { lua.pop() }  // the metatable, new or already registered
-        guard lua.newMetatable(metatableName) else { return }
+        guard lua.newMetatable(metatableName, shownAs: shownName) else { return }
         lua.pushValue(-1)
         lua_rawsetp(lua.L, LUA_REGISTRYINDEX, handleTag)
         lua.newTable(nrec: Int32(methods.count))

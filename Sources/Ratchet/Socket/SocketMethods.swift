@@ -106,8 +106,14 @@ enum SocketMethods {
                 if p.pointee != 0 { _ = unlink(p) }
             }
         }
-        let r = a.withSockaddr { Glibc.bind(s.fd, $0, $1) }
-        if r != 0 { return lua.raiseErrno("ratchet.socket.bind()", "bind", errno) }
+        if WorkerChannel.fd >= 0 && (a.family == AF_INET || a.family == AF_INET6) && s.isStream {
+            // a worker under `ratchet-lua -w N`: the listener is the supervisor's, shared
+            let e = WorkerChannel.adoptListener(onto: s.fd, address: a)
+            if e != 0 { return lua.raiseErrno("ratchet.socket.bind()", "bind", e) }
+        } else {
+            let r = a.withSockaddr { Glibc.bind(s.fd, $0, $1) }
+            if r != 0 { return lua.raiseErrno("ratchet.socket.bind()", "bind", errno) }
+        }
         guard s.trace(lua, 1, "bind", arg: 2) else { return Status.raise }
         lua.push(true)
         return 1

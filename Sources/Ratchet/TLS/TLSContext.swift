@@ -12,6 +12,7 @@ import Glibc
 /// The userdata has one user value: the servername callback (function or table).
 final class TLSContext: LuaHandle {
     static let metatableName: StaticString = "ratchet_ssl_ctx_meta"
+    static let shownName: StaticString = "ratchet.ssl context"
     static let servernameSlot: Int32 = 1
 
     enum Role { case any, server, client }
