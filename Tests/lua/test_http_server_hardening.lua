@@ -22,6 +22,7 @@ function handlers:GET(uri)
     if uri == "/split-name" then return {headers = {["X-A\r\nSet-Cookie: evil"] = "1"}, data = "x"} end
     if uri == "/split-reason" then return {code = 200, message = "OK\r\nSet-Cookie: evil=1", data = "x"} end
     if uri == "/split-lf" then return {headers = {["X-A"] = {"ok", "a\nb"}}, data = "x"} end
+    if uri == "/204" then return {code = 204, data = "ignored"} end
     if uri == "/number" then return {headers = {["X-N"] = 5, ["X-T"] = {true}}, data = "x"} end
     return {data = "got " .. uri}
 end
@@ -43,15 +44,20 @@ h.run(function()
     local GET = "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 
     -- response splitting: CR/LF in a handler's names, values or reason → 500, logged
+    local r
     for _, path in ipairs({"/split-value", "/split-name", "/split-reason", "/split-lf"}) do
         local before = #errors
-        local r = expect(GET:format(path), 500, "response splitting refused for " .. path)
+        r = expect(GET:format(path), 500, "response splitting refused for " .. path)
         t.lacks(r, "evil", "nothing of the split response sent for " .. path)
         h.eq(#errors, before + 1, "response splitting logged for " .. path)
         t.has(errors[#errors], "split", "the log says why for " .. path)
     end
+    -- a status without a body gets no body framing either (RFC 9110 8.6)
+    r = expect(GET:format("/204"), 204, "204 response")
+    t.lacks(r, "Content-Length", "no Content-Length on 204")
+    t.lacks(r, "ignored", "no body on 204")
     -- numbers are sent as text, other values through tostring
-    local r = expect(GET:format("/number"), 200, "number and boolean header values")
+    r = expect(GET:format("/number"), 200, "number and boolean header values")
     t.has(r, "X-N: 5\r\n", "number header value")
     t.has(r, "X-T: true\r\n", "boolean header value")
 

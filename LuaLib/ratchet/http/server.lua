@@ -257,7 +257,7 @@ end
 -- (CR, LF or NUL in its reason, names or values).
 local function add_response(c, res, ncode, minor, head_only, keep)
     local data = res.data
-    if ncode < 200 or ncode == 204 or ncode == 304 then data = nil end
+    if ncode < 200 or ncode == 204 or ncode == 304 then data = false end   -- no body, no framing
     local code, message, hdrs = res.code or 200, res.message or reasons[ncode] or "", res.headers
     local head, chunked
     head, keep, chunked = build_head(minor, code, message, hdrs, data, keep, head_only, date_line())
@@ -265,7 +265,7 @@ local function add_response(c, res, ncode, minor, head_only, keep)
         -- values the native code leaves to tostring (metamethods may run)
         if type(message) ~= "string" then message = tostring(message) end
         local t = type(data)
-        if t ~= "string" and t ~= "function" and data ~= nil then data = tostring(data) end
+        if t ~= "string" and t ~= "function" and t ~= "nil" and data ~= false then data = tostring(data) end
         head, keep, chunked = build_head(minor, code, message, hdrs and stringified(hdrs), data, keep, head_only,
             date_line())
     end
@@ -415,6 +415,18 @@ local function handshake(c, seconds)
     if not ok then error(err, 0) end
 end
 
+-- The connection-takeover hook: a handler's 101 response with `upgrade = function(socket,
+-- pending)` (e.g. from ratchet.websocket.accept) gets its head sent, then the function runs
+-- in this connection's thread with the socket and the bytes already read past the request.
+-- The server reads and writes nothing more; the socket is closed when the function returns.
+local function upgrade(c, res, minor, buf, pos)
+    local kept, refused = add_response(c, res, 101, minor, false, true)
+    if kept == nil then error("handler's 101 response would split: " .. refused, 0) end   -- 500
+    flush(c)
+    c.stage = "upgraded"
+    res.upgrade(c.sock, sub(buf, pos))
+end
+
 -- The connection loop: parse every complete request in the buffer, answer in order, send
 -- the batch, read more.
 local function serve(self, c)
@@ -507,6 +519,7 @@ local function serve(self, c)
             end
             -- the response (stage stays "head": nothing of it is sent before send_stream)
             local res, ncode = dispatch(self, method, uri, headers, data)
+            if ncode == 101 and res.upgrade then return upgrade(c, res, minor, buf, pos) end
             local head_only = method == "HEAD"
             local kept, refused = add_response(c, res, ncode, minor, head_only, keep)
             if kept == nil then

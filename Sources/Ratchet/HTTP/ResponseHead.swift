@@ -24,7 +24,8 @@ enum ResponseHead {
     ///   calls again.
     /// `code` is the status code as the handler gave it (number or string, checked by the
     /// caller), `reason` a string, `headers` nil or name → string/number or array of them,
-    /// `data` nil, a string, or a function (a streamed body, sent by the caller).
+    /// `data` nil, a string, a function (a streamed body, sent by the caller), or false for a
+    /// status that has no body (1xx, 204, 304: no Content-Length either, RFC 9110 8.6).
     static let build: LuaImpl = { L, _, _ in
         // a head and a small body usually fit in 1 KiB on the stack: no malloc for them
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { write(Lua(L), $0) }
@@ -39,7 +40,8 @@ enum ResponseHead {
         guard hasHeaders || lua.isNoneOrNil(4) else { return lua.typeError(4, "table") }
         let stream = lua.type(5) == LUA_TFUNCTION
         let data = lua.bytes(5)
-        guard let reason = lua.bytes(3), stream || data != nil || lua.isNoneOrNil(5) else {
+        let bodiless = lua.type(5) == LUA_TBOOLEAN && !lua.toBool(5)
+        guard let reason = lua.bytes(3), stream || data != nil || bodiless || lua.isNoneOrNil(5) else {
             lua.push(false)   // a reason or body for tostring
             return 1
         }
@@ -116,7 +118,7 @@ enum ResponseHead {
                 }
             }
             chunked = hasTE
-        } else if !hasLength && !hasTE {
+        } else if !hasLength && !hasTE && !bodiless {
             out.append("Content-Length: ")
             out.appendDecimal(data?.count ?? 0)
             out.append("\r\n")
