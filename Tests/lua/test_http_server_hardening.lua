@@ -102,9 +102,19 @@ h.run(function()
     expect("POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n" ..
         "X-A: a\0b\r\n\r\n", 400, "NUL in a trailer value")
 
+    -- a Content-Length body that comes after its head, with the next request behind it
+    local s = h.connect(port)
+    t.send_all(s, "POST /late HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n")
+    ratchet.thread.timer(0.05)
+    t.send_all(s, ("b"):rep(70000) .. "GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    local resps = t.read_responses(s, 2)
+    s:close()
+    h.eq(resps[1] and resps[1].body, "/late:70000:nil:x", "body read after its head")
+    h.eq(resps[2] and resps[2].body, "got /next", "request after a body read in pieces")
+
     -- a chunked body of many one-byte chunks arrives whole
     local n = 200000
-    local s = h.connect(port)
+    s = h.connect(port)
     t.send_all(s, "POST /many HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" ..
         ("1\r\nx\r\n"):rep(n) .. "0\r\n\r\n")
     r = t.read_all(s, 30)
