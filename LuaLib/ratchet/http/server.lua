@@ -3,6 +3,7 @@
 -- Persistent connections, pipelining, chunked bodies both ways, limits with proper replies.
 require "ratchet"
 local common = require "ratchet.http.common"
+local server_loop = require "ratchet.server_loop"
 local h2 = require "ratchet.http.h2_server"
 
 local find, sub, byte, lower, format = string.find, string.sub, string.byte, string.lower, string.format
@@ -274,7 +275,7 @@ end
 -- (CR, LF or NUL in its reason, names or values).
 local function add_response(c, res, ncode, minor, head_only, keep)
     local data = res.data
-    if ncode < 200 or ncode == 204 or ncode == 304 then data = false end   -- no body, no framing
+    if ncode < 200 or ncode == 204 or ncode == 304 then data = nil end   -- nor framing: the builder knows
     local code, message, hdrs = res.code or 200, res.message or reasons[ncode] or "", res.headers
     local head, chunked
     head, keep, chunked = build_head(minor, code, message, hdrs, data, keep, head_only, date_line())
@@ -282,7 +283,7 @@ local function add_response(c, res, ncode, minor, head_only, keep)
         -- values the native code leaves to tostring (metamethods may run)
         if type(message) ~= "string" then message = tostring(message) end
         local t = type(data)
-        if t ~= "string" and t ~= "function" and t ~= "nil" and data ~= false then data = tostring(data) end
+        if t ~= "string" and t ~= "function" and data ~= nil then data = tostring(data) end
         head, keep, chunked = build_head(minor, code, message, hdrs and stringified(hdrs), data, keep, head_only,
             date_line())
     end
@@ -436,9 +437,14 @@ end
 -- pending)` (e.g. from ratchet.websocket.accept) gets its head sent, then the function runs
 -- in this connection's thread with the socket and the bytes already read past the request.
 -- The server reads and writes nothing more; the socket is closed when the function returns.
-local function upgrade(c, res, minor, buf, pos)
+local function upgrade(self, c, res, minor, buf, pos)
     local kept, refused = add_response(c, res, 101, minor, false, true)
-    if kept == nil then error("handler's 101 response would split: " .. refused, 0) end   -- 500
+    if kept == nil then
+        report(self, "handler's 101 response would split: " .. refused)
+        add_response(c, INTERNAL_ERROR, 500, minor, false, false)
+        flush(c)
+        return
+    end
     flush(c)
     c.stage = "upgraded"
     res.upgrade(c.sock, sub(buf, pos))
@@ -537,8 +543,9 @@ local function serve(self, c)
             end
             -- the response (stage stays "head": nothing of it is sent before send_stream)
             local res, ncode = dispatch(self, method, uri, headers, data)
-            if ncode == 101 and res.upgrade then return upgrade(c, res, minor, buf, pos) end
+            if ncode == 101 and res.upgrade then return upgrade(self, c, res, minor, buf, pos) end
             local head_only = method == "HEAD"
+            keep = keep and not self.draining
             local kept, refused = add_response(c, res, ncode, minor, head_only, keep)
             if kept == nil then
                 report(self, "handler for " .. method .. " returned a response that would split: " .. refused)
@@ -578,6 +585,7 @@ function server:handle()
     local sock = self.socket
     local c = {sock = sock, recv = sock.recv, send = sock.send, opt = self.options, out = {}, nout = 0,
                stage = "idle", wait = self.options.header_timeout, base = sock:get_timeout()}
+    self.conn = c   -- for drain()
     local ok, err = pcall(serve, self, c)
     if not ok and err ~= CLOSED then
         local quiet = common.is_connection_error(err)
@@ -607,28 +615,34 @@ end
 
 server.__call = server.handle
 
--- accept() failures that pass: out of descriptors or memory for now, or a connection that
--- was reset before it was accepted.
-local TRANSIENT = {EMFILE = true, ENFILE = true, ENOBUFS = true, ENOMEM = true, ECONNABORTED = true,
-                   EPROTO = true, EPERM = true}
+--- drain(): the stop hook of the accept loop (ratchet.server_loop). An HTTP/2 connection
+-- gets GOAWAY and finishes its streams. A request in progress is answered with
+-- `Connection: close`; a connection waiting for its next request gets
+-- DRAIN_IDLE_GRACE seconds to send one (answered the same way), then closes: closing at
+-- once would race with a keep-alive request already on its way.
+local DRAIN_IDLE_GRACE = 0.2
+function server:drain()
+    self.draining = true
+    local c = self.conn
+    if not c or h2.drain(c) then return end   -- HTTP/2: GOAWAY, the streams finish
+    ratchet.thread.attach(function()
+        ratchet.thread.timer(DRAIN_IDLE_GRACE)
+        if c.stage == "idle" then pcall(c.sock.shutdown, c.sock, "both") end
+    end)
+end
+
+local BUSY = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n" ..
+    "Retry-After: 1\r\nConnection: close\r\n\r\nService Unavailable\n"
 
 --- serve(listener, handlers, options): accepts connections until the listener is closed,
 -- each served by its own thread (an extension: the reference left the accept loop to the
--- application).
+-- application). The accept loop is ratchet.server_loop: options also take max_connections
+-- (over it: 503 and close), max_connections_per_address and drain_timeout; on a stop
+-- (ratchet.worker) it stops accepting and drains every connection.
 function server.serve(listener, handlers, options)
-    local accept = listener.accept
-    while true do
-        local ok, client, from = pcall(accept, listener)
-        if ok then
-            ratchet.thread.attach(server.new(client, from, handlers, options))
-        elseif type(client) == "table" and TRANSIENT[client.code] then
-            ratchet.thread.timer(0.05)
-        elseif ratchet.error.is(client, "EBADF") then
-            return
-        else
-            error(client, 0)
-        end
-    end
+    server_loop.run(listener, options, function(client, from)
+        return server.new(client, from, handlers, options)
+    end, BUSY)
 end
 
 ratchet.http = ratchet.http or {}

@@ -24,8 +24,7 @@ enum ResponseHead {
     ///   calls again.
     /// `code` is the status code as the handler gave it (number or string, checked by the
     /// caller), `reason` a string, `headers` nil or name → string/number or array of them,
-    /// `data` nil, a string, a function (a streamed body, sent by the caller), or false for a
-    /// status that has no body (1xx, 204, 304: no Content-Length either, RFC 9110 8.6).
+    /// `data` nil, a string, or a function (a streamed body, sent by the caller).
     static let build: LuaImpl = { L, _, _ in
         // a head and a small body usually fit in 1 KiB on the stack: no malloc for them
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { write(Lua(L), $0) }
@@ -40,8 +39,7 @@ enum ResponseHead {
         guard hasHeaders || lua.isNoneOrNil(4) else { return lua.typeError(4, "table") }
         let stream = lua.type(5) == LUA_TFUNCTION
         let data = lua.bytes(5)
-        let bodiless = lua.type(5) == LUA_TBOOLEAN && !lua.toBool(5)
-        guard let reason = lua.bytes(3), stream || data != nil || bodiless || lua.isNoneOrNil(5) else {
+        guard let reason = lua.bytes(3), stream || data != nil || lua.isNoneOrNil(5) else {
             lua.push(false)   // a reason or body for tostring
             return 1
         }
@@ -49,6 +47,11 @@ enum ResponseHead {
         let headOnly = lua.toBool(7)
         guard let date = lua.bytes(8) else { return lua.typeError(8, "string") }
         if hasForbidden(reason) { lua.pushNil(); lua.push("CR, LF or NUL in the reason phrase"); return 2 }
+
+        // 1xx, 204 and 304 carry no body and no Content-Length (RFC 9110 8.6): a 101 with
+        // one would tell a WebSocket client that the upgraded stream is an empty body.
+        let numeric = lua_tointegerx(L, 2, nil)
+        let bodiless = numeric < 200 || numeric == 204 || numeric == 304
 
         var out = ByteWriter(stack)
         defer { out.release() }
