@@ -2,6 +2,7 @@
 #include "CRatchetShims.h"
 #include <lua5.4/lauxlib.h>
 #include <sys/socket.h>
+#include <dlfcn.h>
 
 static int ratchet_finish(lua_State *L, int r);
 
@@ -33,6 +34,14 @@ void ratchet_push_impl(lua_State *L, ratchet_impl impl) {
     lua_pushcclosure(L, ratchet_trampoline, 1);
 }
 
+
+// lua_close dlcloses C modules; unloading the Swift runtime inside ratchet.so while the
+// process runs on crashes it, so the module pins itself (what `-z nodelete` did at link time).
+void ratchet_pin_module(void) {
+    Dl_info info;
+    if (dladdr((void *)ratchet_pin_module, &info) && info.dli_fname)
+        (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
 
 // accept4 is hidden from Swift behind _GNU_SOURCE; one syscall instead of accept + 2 fcntl.
 int ratchet_accept4(int fd, struct sockaddr *addr, socklen_t *len) {

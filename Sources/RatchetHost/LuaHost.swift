@@ -13,11 +13,16 @@ public struct LuaError: Error, CustomStringConvertible {
 public final class LuaHost {
     public let L: OpaquePointer
 
-    /// - Parameter luaPath: extra `package.path` entries (e.g. the bundled `LuaLib`).
-    public init(luaPath: [String] = LuaHost.defaultLuaPath()) {
-        L = luaL_newstate()!
+    /// - Parameter luaPath: extra `package.path` directories (the bundled Lua modules of
+    ///   `LuaLib/` are compiled in and found without them).
+    public init(luaPath: [String] = []) throws {
+        guard let L = luaL_newstate() else { throw LuaError(message: "cannot create a Lua state (out of memory)") }
+        self.L = L
         luaL_openlibs(L)
         Ratchet.preload(L)
+        BundledModules.install(L)
+        // As in ratchet-lua: the global `ratchet` is set before any script runs.
+        try run(string: "require 'ratchet'", name: "=ratchet")
         if !luaPath.isEmpty {
             let extra = luaPath.flatMap { ["\($0)/?.lua", "\($0)/?/init.lua"] }.joined(separator: ";")
             _ = try? run(string: "package.path = ... .. ';' .. package.path", name: "=path", args: [extra])
@@ -26,8 +31,8 @@ public final class LuaHost {
 
     deinit { lua_close(L) }
 
-    /// Where the bundled Lua modules are: beside an installed runner (`../share/lua/5.4`) and,
-    /// for a build tree, the package's own `LuaLib`.
+    /// Lua module directories beside the running executable: `../share/lua/5.4` of an
+    /// installed runner and, in a build tree, the package's own `LuaLib`.
     public static func defaultLuaPath() -> [String] {
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buf, buf.count - 1)

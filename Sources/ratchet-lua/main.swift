@@ -22,7 +22,8 @@ func fail(_ msg: String) -> Never {
 }
 
 let argv = CommandLine.arguments
-let host = LuaHost()
+let host: LuaHost
+do { host = try LuaHost(luaPath: LuaHost.defaultLuaPath()) } catch { fail("\(error)") }
 // Preloaded means loaded: the global `ratchet` exists before any script runs.
 do { try host.run(string: "require 'ratchet'") } catch { fail("\(error)") }
 var i = 1

@@ -20,6 +20,9 @@ typedef int (*ratchet_impl)(lua_State *L, int status, intptr_t ctx);
 // Pushes a Lua C closure that runs `impl` behind the trampoline.
 void ratchet_push_impl(lua_State *L, ratchet_impl impl);
 
+// Marks the shared object holding this code RTLD_NODELETE (called by luaopen_ratchet).
+void ratchet_pin_module(void);
+
 struct sockaddr;
 // accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC): Glibc hides accept4 from Swift.
 int ratchet_accept4(int fd, struct sockaddr *addr, unsigned int *len);

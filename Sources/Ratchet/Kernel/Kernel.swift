@@ -12,36 +12,36 @@ import Glibc
 public final class Kernel: LuaHandle {
     public static let metatableName: StaticString = "ratchet_meta"
 
-    public private(set) var base: OpaquePointer?
+    @exclusivity(unchecked) public private(set) var base: OpaquePointer?
     /// The live threads (they are kept alive by this table).
-    private var threads = ThreadTable()
+    @exclusivity(unchecked) private var threads = ThreadTable()
     public var liveThreadCount: Int { threads.count }
     /// Unretained: every queued thread is alive, in `threads` or (once finished) in
     /// `finished`, so the run queue costs no reference counting per wake-up.
-    private var runQueue: [Unmanaged<LuaThread>] = []
-    private var runHead = 0
+    @exclusivity(unchecked) private var runQueue: [Unmanaged<LuaThread>] = []
+    @exclusivity(unchecked) private var runHead = 0
     /// Threads that ended, kept alive until no queue entry or running `step` can name them.
-    private var finished: [LuaThread] = []
+    @exclusivity(unchecked) private var finished: [LuaThread] = []
     /// The thread being resumed right now (kept alive by `threads` or `finished`).
     public var current: LuaThread? { currentRef?.takeUnretainedValue() }
-    private var currentRef: Unmanaged<LuaThread>?
+    @exclusivity(unchecked) private var currentRef: Unmanaged<LuaThread>?
     /// Threads parked on something that can fire (I/O, timer, signal, DNS, child).
-    private var pendingCount = 0
-    private var foregroundCount = 0
-    var errorHandlerRef: Int32 = LUA_NOREF
-    var spaceRef: Int32 = LUA_NOREF
-    var breakRequested = false
-    var running = false
+    @exclusivity(unchecked) private var pendingCount = 0
+    @exclusivity(unchecked) private var foregroundCount = 0
+    @exclusivity(unchecked) var errorHandlerRef: Int32 = LUA_NOREF
+    @exclusivity(unchecked) var spaceRef: Int32 = LUA_NOREF
+    @exclusivity(unchecked) var breakRequested = false
+    @exclusivity(unchecked) var running = false
     /// Every I/O watcher on this base, by descriptor, so block_on and the handles share one.
-    var watchers = WatcherTable()
-    var signalWatchers: [Int32: SignalWatcher] = [:]
+    @exclusivity(unchecked) var watchers = WatcherTable()
+    @exclusivity(unchecked) var signalWatchers: [Int32: SignalWatcher] = [:]
     /// Threads parked with a zero timeout: they time out after the next non-blocking poll,
     /// without a libevent timer (sleep(0) is common and 100,000 timers in a heap are not free).
-    private var zeroWaiters: [(LuaThread, UInt32)] = []
+    @exclusivity(unchecked) private var zeroWaiters: [(LuaThread, UInt32)] = []
     /// Temporary watchers whose wait ended, freed once the poll has returned.
-    private var retired: [IOWatcher] = []
+    @exclusivity(unchecked) private var retired: [IOWatcher] = []
     /// Extensions (DNS resolver, …) keep per-kernel state here, released on close.
-    public var extensions: [ObjectIdentifier: KernelExtension] = [:]
+    @exclusivity(unchecked) public var extensions: [ObjectIdentifier: KernelExtension] = [:]
 
     init?() {
         guard let b = event_base_new() else { return nil }
