@@ -1,13 +1,16 @@
 -- A static file server on ratchet.http.server: GET and HEAD of the files under a directory,
 -- keep-alive, large files streamed, an index of each directory.
 --   ratchet-lua examples/http_static.lua [dir] [port]   serve dir (default .) until Ctrl-C
---   ratchet-lua examples/http_static.lua --demo         serve, fetch two URLs with the client, exit
+--   ratchet-lua examples/http_static.lua --demo         serve this file's directory, fetch two
+--                                                       URLs with the client, exit (from any directory)
 local ratchet = require "ratchet"
 local http_server = require "ratchet.http.server"
 local http_client = require "ratchet.http.client"
 
 local demo = arg[1] == "--demo"
-local root = (not demo and arg[1]) or "."
+-- The demo serves the directory this script is in, so it finds itself from anywhere.
+local script_dir, script_name = arg[0]:match("^(.-)/?([^/]*)$")
+local root = demo and (script_dir ~= "" and script_dir or ".") or arg[1] or "."
 local port = tonumber(arg[2]) or 0
 
 local types = {
@@ -50,10 +53,10 @@ local function listing(dir, rel)
         data = ("<!doctype html><title>/%s</title><h1>/%s</h1><ul>%s</ul>\n"):format(rel, rel, table.concat(items))}
 end
 
-local handlers = {}
-
--- HEAD is answered by this handler too: the server sends the headers only.
-function handlers:GET(uri, headers, data, from)
+-- The response for `uri`. A file's body is a function (the server sends the pieces as
+-- they are read, and it closes the file at the end); with `head_only` the file is closed
+-- at once: HEAD never calls the body, so an open file would wait for the GC.
+local function respond(uri, head_only)
     local rel = local_path(uri)
     if not rel then return page(403, "Forbidden") end
     local path = rel == "" and root or (root .. "/" .. rel)
@@ -66,20 +69,28 @@ function handlers:GET(uri, headers, data, from)
     local f = io.open(path, "rb")
     if not f then return page(404, "Not Found") end
     local size = f:seek("end")
-    f:seek("set", 0)
     local ext = path:match("%.([%w]+)$")
-    -- the body is a function: the server sends the pieces as they are read
-    return {
+    local response = {
         code = 200,
         headers = {["Content-Type"] = {types[ext and ext:lower()] or "application/octet-stream"},
                    ["Content-Length"] = {size}},
-        data = function()
-            local piece = f:read(65536)
-            if not piece then f:close() end
-            return piece
-        end,
     }
+    if head_only then
+        f:close()
+        return response
+    end
+    f:seek("set", 0)
+    response.data = function()
+        local piece = f:read(65536)
+        if not piece then f:close() end
+        return piece
+    end
+    return response
 end
+
+local handlers = {}
+function handlers:GET(uri) return respond(uri, false) end
+function handlers:HEAD(uri) return respond(uri, true) end
 
 ratchet.new(function()
     local rec = ratchet.socket.prepare_tcp("127.0.0.1", port)
@@ -92,7 +103,7 @@ ratchet.new(function()
     local server = ratchet.thread.attach(http_server.serve, listener, handlers, {idle_timeout = 30})
     if demo then
         local base = ("http://127.0.0.1:%d"):format(bound)
-        for _, path in ipairs({"/examples/http_static.lua", "/no/such/file"}) do
+        for _, path in ipairs({"/" .. script_name, "/no/such/file"}) do
             local code, message, headers, body = http_client.fetch(base .. path)
             print(("GET %s -> %d %s, %s, %d bytes"):format(path, code, message,
                 headers["content-type"][1] or "?", #body))

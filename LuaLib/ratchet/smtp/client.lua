@@ -116,8 +116,8 @@ function client:data()
     return command(self, "DATA", "DATA")
 end
 
---- Sends the message after a 354 DATA reply. What the server's HAVE_DATA gets is
--- exactly `data` when its line endings are CRLF (a bare LF goes out as CRLF).
+--- Sends the message after a 354 DATA reply, ended with CRLF only when `data` does not
+-- already end with a line ending (a bare LF goes out as CRLF), then ".".
 function client:send_data(data)
     local reply = expect(self, "[MESSAGE CONTENTS]")
     data_sender.new(data, self.iter_size):send(self.io)

@@ -1,9 +1,10 @@
 -- Client side of message transfer: puts a message on the wire with RFC 5321
 -- transparency. Internal helper: returns a class table and sets no globals.
 --
--- The data model is the server's: a message is handed over without its final line
--- ending, so the sender always ends it with CRLF before the "." line. Data with CRLF
--- line endings therefore arrives byte-exact in the server's HAVE_DATA.
+-- As the original: CRLF goes before the "." line only when the data does not already
+-- end with a line ending, so slimta's relay (messages ending in CRLF) delivers the
+-- message unchanged to an RFC 5321 server. The ratchet server's HAVE_DATA gets the data
+-- without that final line ending.
 
 local data_sender = {}
 data_sender.__index = data_sender
@@ -19,11 +20,12 @@ end
 
 --- The bytes that go on the wire for `data`: a bare LF becomes CRLF (RFC 5321 2.3.8
 -- forbids sending bare LF), every line that starts with "." gets another one, the
--- first line included, then CRLF "." CRLF ends it.
+-- first line included, CRLF is appended if missing, then "." CRLF ends it.
 function data_sender.encode(data)
     local wire = data:gsub("\r?\n", "\r\n"):gsub("\n%.", "\n..")
     if wire:byte(1) == 46 then wire = "." .. wire end
-    return wire .. "\r\n.\r\n"
+    if wire:sub(-2) ~= "\r\n" then wire = wire .. "\r\n" end
+    return wire .. ".\r\n"
 end
 
 --- Sends the message through `io` (whatever commands are queued go first), in pieces

@@ -22,8 +22,9 @@ local DEFAULT_IDLE_TIMEOUT = 300
 -- Errors that only mean the peer went away: the session ends quietly.
 local QUIET_ERRORS = { "ECONNCLOSED", "SSLERROR", "SSLEOF", "ECONNRESET", "EPIPE", "ENOTCONN" }
 
--- Handler names that are callbacks, never commands a client may call.
-local NOT_COMMANDS = { CLOSE = true, HAVE_DATA = true }
+-- Handler names that are callbacks, never commands a client may call (the original
+-- answered a client's "BANNER" with the greeting again).
+local NOT_COMMANDS = { BANNER = true, CLOSE = true, HAVE_DATA = true }
 
 local commands = {}
 
@@ -164,16 +165,18 @@ function server:close()
     pcall(self.io.close, self.io)
 end
 
--- {{{ built-in commands
-
-function commands.BANNER(self)
-    local reply = { code = "220", message = "ESMTP ratchet SMTP server " .. tostring(ratchet.version) }
+-- The greeting, RFC 5321 4.3.1: "220 <domain> ...", the domain being this host's name.
+local function send_banner(self)
+    local reply = { code = "220",
+        message = ratchet.socket.gethostname() .. " ESMTP ratchet SMTP server " .. tostring(ratchet.version) }
     if self.handlers.BANNER then
         self.handlers:BANNER(reply)
     end
     self.io:send_reply(reply.code, reply.message)
     self.io:flush_send()
 end
+
+-- {{{ built-in commands
 
 function commands.EHLO(self, ehlo_as)
     if ehlo_as == "" then return self:bad_arguments("EHLO", ehlo_as) end
@@ -488,7 +491,7 @@ local function handle_session(self)
         self:advertise_auth()
     end
 
-    commands.BANNER(self)
+    send_banner(self)
 
     local command
     repeat
