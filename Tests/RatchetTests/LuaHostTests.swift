@@ -27,7 +27,7 @@ struct LuaHostTests {
             Issue.record("no error thrown")
         } catch let e as LuaError {
             #expect(e.message.contains("chunk:1: kaboom"))
-            #expect(e.message.contains("stack traceback"))
+            #expect(e.description.contains("stack traceback"))
         } catch {
             Issue.record("unexpected error type \(error)")
         }

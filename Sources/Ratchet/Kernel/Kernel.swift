@@ -102,7 +102,12 @@ public final class Kernel: LuaHandle {
         let savedMark = ratchet_resumed_any()
         currentRef = .passUnretained(t)
         ratchet_set_resumed(t.co, Unmanaged.passUnretained(t).toOpaque())
+        // Lua code runs now: a host's memory limit applies again; its watchdog sees `t`.
+        let inSwift = ratchet_enter_swift(0)
+        let watched = ratchet_watch_enter(t.co)
         let r = body()
+        ratchet_watch_leave(watched)
+        _ = ratchet_enter_swift(inSwift)
         currentRef = savedCurrent
         ratchet_set_resumed(savedCo, savedMark)
         return r

@@ -1,0 +1,116 @@
+import CLua
+import CRatchetShims
+import Ratchet
+
+extension LuaHost {
+    /// An error for a Swift function to throw about its arguments. With a `position` it
+    /// reads like Lua's own: "bad argument #1 to 'add' (integer expected, got string)".
+    public struct ArgumentError: Error, CustomStringConvertible {
+        public let position: Int?
+        public let message: String
+        public init(_ message: String) { self.position = nil; self.message = message }
+        public init(position: Int, _ message: String) { self.position = position; self.message = message }
+        public var description: String { message }
+    }
+
+    /// Makes `function` callable from Lua as `module.name` (`require "module"` and the global
+    /// `module`). What it throws becomes a Lua error in the calling Lua code, catchable with
+    /// pcall; nothing ever unwinds through Swift (the error is raised by the C trampoline
+    /// after the function has returned).
+    public func register(_ name: String, in module: String, _ function: @escaping ([LuaValue]) throws -> [LuaValue]) {
+        _ = try? entered {
+            HostFunction.pushFunction(Lua(L), HostFunction(name: name, host: self, body: function))
+            install(name, in: module)
+        }
+    }
+
+    /// Sets module[name] = the function on top (creating the module table, its
+    /// package.loaded entry and its global when absent).
+    private func install(_ name: String, in module: String) {
+        let lua = Lua(L)
+        lua_getfield(L, registryIndex, LUA_LOADED_TABLE)
+        if lua.getField(-1, module) != LUA_TTABLE {
+            lua.pop()
+            lua.newTable()
+            lua.pushValue(-1); lua.setField(-3, module)
+        }
+        lua.pushValue(-1); lua_setglobal(L, module)
+        lua.pushValue(-3); lua.setField(-2, name)
+        lua.pop(3)
+    }
+}
+
+/// A registered Swift function: the closure, kept by the Lua closure's second upvalue.
+final class HostFunction: LuaHandle {
+    static let metatableName: StaticString = "ratchet_host_function"
+    let name: String
+    unowned let host: LuaHost
+    let body: ([LuaValue]) throws -> [LuaValue]
+
+    init(name: String, host: LuaHost, body: @escaping ([LuaValue]) throws -> [LuaValue]) {
+        self.name = name
+        self.host = host
+        self.body = body
+    }
+
+    func close(_ lua: Lua) {}
+
+    /// Pushes the Lua function: the trampoline with `call` and the function's userdata.
+    static func pushFunction(_ lua: Lua, _ f: HostFunction) {
+        registerMetatable(lua, methods: [])
+        push(lua, f)
+        ratchet_push_impl_upvalues(lua.L, call, 1)
+    }
+
+    /// Every registered function runs behind this one implementation.
+    static let call: LuaImpl = { L, _, _ in
+        let lua = Lua(L!)
+        guard let f = HostFunction.get(lua, ratchetUpvalue(2)) else { return lua.raise("host function is gone") }
+        let args: [LuaValue]
+        do { args = try f.host.stack.values(from: 1) } catch {
+            return lua.raise("\(f.name): \(error)")
+        }
+        do {
+            let results = try f.body(args)
+            try f.host.stack.push(results)
+            return Int32(results.count)
+        } catch let e as LuaHost.ArgumentError {
+            if let p = e.position { return lua.argError(Int32(p), e.message) }
+            return lua.raise(e.message)
+        } catch {
+            return lua.raise(String(describing: error))
+        }
+    }
+}
+
+extension Array where Element == LuaValue {
+    /// Argument `index` (0-based) as an integer, or an ArgumentError that reads like Lua's.
+    public func integer(at index: Int) throws -> Int64 {
+        let v = index < count ? self[index] : .nil
+        guard let n = v.integerValue else {
+            throw LuaHost.ArgumentError(position: index + 1, v.doubleValue != nil ? "number has no integer representation"
+                                                                                   : "integer expected, got \(v.argumentTypeName)")
+        }
+        return n
+    }
+    public func number(at index: Int) throws -> Double {
+        let v = index < count ? self[index] : .nil
+        guard let d = v.doubleValue else { throw LuaHost.ArgumentError(position: index + 1, "number expected, got \(v.argumentTypeName)") }
+        return d
+    }
+    public func string(at index: Int) throws -> String {
+        let v = index < count ? self[index] : .nil
+        guard let s = v.stringValue else { throw LuaHost.ArgumentError(position: index + 1, "string expected, got \(v.argumentTypeName)") }
+        return s
+    }
+    public func table(at index: Int) throws -> LuaTable {
+        let v = index < count ? self[index] : .nil
+        guard let t = v.tableValue else { throw LuaHost.ArgumentError(position: index + 1, "table expected, got \(v.argumentTypeName)") }
+        return t
+    }
+}
+
+extension LuaValue {
+    /// Lua's name for a missing argument is "no value"; the rest are type names.
+    var argumentTypeName: String { typeName }
+}
