@@ -15,6 +15,8 @@ extension LuaHost {
         /// Extra `package.path` directories (the bundled modules need none). Ignored by
         /// `.sandboxed`, which loads nothing from disk.
         public var luaPath: [String] = []
+        /// As `lua5.4 -E`: `package.path` and `package.cpath` ignore LUA_PATH and LUA_CPATH.
+        public var ignoreEnvironment = false
 
         public init() {}
     }

@@ -41,6 +41,11 @@ public final class LuaHost {
         watchdog = configuration.timeLimit == nil ? nil : Watchdog()
         let wasInSwift = ratchet_enter_swift(1)  // no memory limit while the host sets up
         defer { _ = ratchet_enter_swift(wasInSwift) }
+        if configuration.ignoreEnvironment {
+            // lua.c's way (-E): the package library reads this registry flag when it opens.
+            lua_pushboolean(L, 1)
+            lua_setfield(L, registryIndex, "LUA_NOENV")
+        }
         luaL_openlibs(L)
         lua_getglobal(L, "tostring")
         tostringRef = luaL_ref(L, registryIndex)
@@ -57,10 +62,12 @@ public final class LuaHost {
         }
     }
 
-    /// The earlier initialiser: `luaPath` as extra `package.path` directories.
-    public convenience init(luaPath: [String]) throws {
+    /// A host with every library: `luaPath` as extra `package.path` directories and, with
+    /// `ignoreEnvironment`, `package.path`/`cpath` not read from LUA_PATH/LUA_CPATH (`lua5.4 -E`).
+    public convenience init(luaPath: [String], ignoreEnvironment: Bool = false) throws {
         var c = Configuration()
         c.luaPath = luaPath
+        c.ignoreEnvironment = ignoreEnvironment
         try self.init(configuration: c)
     }
 
@@ -127,6 +134,29 @@ public final class LuaHost {
         try run(file: path, args: args.map { LuaValue($0) })
     }
 
+    /// Runs standard input as `lua5.4 -` does: a first line starting with "#" is skipped,
+    /// a precompiled chunk is accepted, and the chunk is named "stdin".
+    @discardableResult
+    public func runStandardInput(args: [String] = []) throws -> [LuaValue] {
+        try entered { try protectedCall(loadStatus: luaL_loadfilex(L, nil, nil), args: args.map { LuaValue($0) }) }
+    }
+
+    /// Calls the loaded chunk (or reports its load error) like `run`, leaving its results
+    /// on the stack; returns their number (the interactive prompt prints them).
+    func call(loadStatus: Int32, args: [String], keepResults: Bool) throws -> Int32 {
+        try entered {
+            let base = lua_gettop(L)
+            _ = try protectedCall(loadStatus: loadStatus, args: args.map { LuaValue($0) }, keepResults: true)
+            return lua_gettop(L) - base + 1
+        }
+    }
+
+    /// Pops the error message on top (a load error) as a LuaError.
+    func popError() -> LuaError {
+        defer { lua_settop(L, -2) }
+        return LuaError(message: Lua(L).stringOrNumber(-1) ?? "(error object is a \(Lua(L).typeName(-1)) value)")
+    }
+
     /// Calls the global function `name` with `args`; returns its results.
     @discardableResult
     public func call(_ name: String, _ args: [LuaValue] = []) throws -> [LuaValue] {
@@ -184,20 +214,22 @@ public final class LuaHost {
 
     /// The function (or load error) is on top; calls it with `args` under the message
     /// handler and the limits, and returns its results.
-    private func protectedCall(loadStatus: Int32, args: [LuaValue]) throws -> [LuaValue] {
-        guard loadStatus == LUA_OK else {
-            defer { lua_settop(L, -2) }
-            throw LuaError(message: (try? stack.value(at: -1).stringValue) ?? "cannot load chunk")
-        }
+    private func protectedCall(loadStatus: Int32, args: [LuaValue], keepResults: Bool = false) throws -> [LuaValue] {
+        guard loadStatus == LUA_OK else { throw popError() }
         let base = lua_gettop(L)  // the function
         do { try stack.push(args) } catch { lua_settop(L, base - 1); throw error }
         lua_pushlightuserdata(L, Unmanaged.passUnretained(self).toOpaque())
         ratchet_push_impl_upvalues(L, LuaHost.messageHandler, 1)
         lua_rotate(L, base, 1)  // handler below the function
         let st = Limits.running(self) { lua_pcallk(L, Int32(args.count), LUA_MULTRET, base, 0, nil) }
+        guard st == LUA_OK else {
+            defer { lua_settop(L, base - 1) }
+            throw failure(status: st)
+        }
+        lua_rotate(L, base, -1); lua_settop(L, -2)  // the handler; the results stay from base
+        if keepResults { return [] }
         defer { lua_settop(L, base - 1) }
-        guard st == LUA_OK else { throw failure(status: st) }
-        return try stack.values(from: base + 1)
+        return try stack.values(from: base)
     }
 
     /// The LuaError for a failed call; the error (or the handler's record of it) is on top.

@@ -19,7 +19,7 @@ assert(ok and out == "true", "-e: " .. out)
 
 -- -v
 out, ok = run("-v")
-assert(ok and out:match("^Lua 5%.4, ratchet %d+%.%d+%.%d+$"), "-v: " .. out)
+assert(ok and out:match("^Lua 5%.4%.%d+  Copyright .*\nratchet %d+%.%d+%.%d+ %(libevent "), "-v: " .. out)
 
 -- -l mod and -l g=mod
 out, ok = run([[-l string -e "print(string == _G.string)"]])

@@ -27,7 +27,7 @@ local child = [[
 local ratchet = require "ratchet"
 local ok, err = pcall(ratchet.zmqsocket.new, "PUSH")
 assert(not ok, "new succeeded")
-assert(ratchet.error.is(err), "not a ratchet error: " .. tostring(err))
+assert(type(err) == "table" and err.type == "ratchet_error", "not a ratchet error: " .. tostring(err))
 print("code=" .. tostring(err.code))
 print("syscall=" .. tostring(err.syscall))
 print("function=" .. tostring(err["function"]))

@@ -5,7 +5,7 @@ import CRatchetShims
 /// first call and LUA_YIELD when the kernel resumes a call that yielded with context `ctx`.
 public typealias LuaImpl = @convention(c) (OpaquePointer?, Int32, Int) -> Int32
 
-let LUA_REGISTRYINDEX: Int32 = -1_000_000 - 1000
+public let LUA_REGISTRYINDEX: Int32 = -1_000_000 - 1000
 
 /// A thin, zero-cost view of a `lua_State *` that only offers API calls which cannot raise
 /// (apart from out-of-memory): see the longjmp rule in the design notes.
@@ -19,6 +19,15 @@ public struct Lua {
     @inline(__always) public var top: Int32 { lua_gettop(L) }
     @inline(__always) public func setTop(_ n: Int32) { lua_settop(L, n) }
     @inline(__always) public func pop(_ n: Int32 = 1) { lua_settop(L, -n - 1) }
+    /// Normalises the stack at a function's entry to exactly its `n` declared parameters:
+    /// an omitted trailing argument becomes nil (so omitting it and passing nil behave the
+    /// same) and extra ones are dropped, so slots above `n` are the function's own and no
+    /// optional argument can be read from a value the function pushed itself. Every entry
+    /// point with optional or trailing arguments calls this first. On a resumption (`status`
+    /// LUA_YIELD) the stack holds the call's own state and is left alone.
+    @inline(__always) public func arguments(_ n: Int32, _ status: Int32 = LUA_OK) {
+        if status != LUA_YIELD { lua_settop(L, n) }
+    }
     @inline(__always) public func absIndex(_ i: Int32) -> Int32 { lua_absindex(L, i) }
     @inline(__always) public func type(_ i: Int32) -> Int32 { lua_type(L, i) }
     @inline(__always) public func isNoneOrNil(_ i: Int32) -> Bool { lua_type(L, i) <= LUA_TNIL }

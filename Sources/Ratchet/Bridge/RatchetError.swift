@@ -49,6 +49,7 @@ enum RatchetError {
     /// ratchet.error.new(description, code, func, file, line, syscall, errno)
     static let new: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(7)
         guard let desc = lua.stringOrNumber(1) else { return lua.typeError(1, "string") }
         lua.newTable(nrec: 9)
         lua.push("ratchet_error" as StaticString); lua.setField(-2, "type")
@@ -65,6 +66,7 @@ enum RatchetError {
     /// is(err, code): strings compare directly; ratchet errors compare their code.
     static let is_: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         let t = lua.type(1)
         if t == LUA_TSTRING || t == LUA_TNUMBER {
             lua.push(lua_rawequal(L, 1, 2) != 0 || lua.stringOrNumber(1) == lua.stringOrNumber(2))

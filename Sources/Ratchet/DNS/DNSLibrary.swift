@@ -67,6 +67,7 @@ enum DNSLibrary {
             }
             return results(lua, batch, at)
         }
+        lua.arguments(at.top)
 
         guard let name = lua.stringOrNumber(at.name) else { return lua.typeError(at.name, "string") }
         var types: [DNSType] = []
@@ -115,7 +116,6 @@ enum DNSLibrary {
             // Negative or infinite: no overall limit, only the resolver's tries.
             expire = s >= 0 && s.isFinite ? s : nil
         }
-        lua.setTop(at.top)
 
         let batch = DNSBatch(name: name, types: types, hosts: hosts)
         if batch.needsNetwork {
@@ -160,6 +160,7 @@ enum DNSLibrary {
     /// new(resolv_conf, hosts, timeout)  (the original's positional form)
     static let new: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(3)
         if lua.type(1) != LUA_TTABLE {
             let system = DNSResolver.current(lua)
             var config = system.config
@@ -264,8 +265,8 @@ enum DNSLibrary {
     /// set_default(resolver or nil)
     static let setDefault: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(1)
         guard lua.isNoneOrNil(1) || DNSResolver.get(lua, 1) != nil else { return lua.typeError(1, "ratchet.dns resolver") }
-        lua.setTop(1)
         DNSResolver.setCurrent(lua, 1)
         return 0
     }

@@ -59,6 +59,7 @@ final class HostsFile: LuaHandle {
     /// new([paths]): the files are read in order; no argument means /etc/hosts.
     static let new: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(1)
         guard let paths = ResolvConf.pathList(lua, 1, default: systemPath) else { return lua.typeError(1, "table") }
         let h = HostsFile()
         for p in paths {

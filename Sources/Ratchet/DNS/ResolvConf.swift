@@ -159,6 +159,7 @@ final class ResolvConf: LuaHandle {
     /// new([paths]): the files are read in order; no argument means /etc/resolv.conf.
     static let new: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(1)
         let function: StaticString = "ratchet.dns.resolv_conf.new()"
         guard let paths = pathList(lua, 1, default: DNSConfig.systemPath) else { return lua.typeError(1, "table") }
         let c = DNSConfig()

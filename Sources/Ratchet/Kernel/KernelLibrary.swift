@@ -17,12 +17,12 @@ enum KernelLibrary {
     /// ratchet.new(entry, errh)
     static let new: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         if !lua.isNoneOrNil(1) && !isCallable(lua, 1) { return lua.typeError(1, "function") }
         if !lua.isNoneOrNil(2) && lua.type(2) != LUA_TFUNCTION && !isCallable(lua, 2) {
             return lua.typeError(2, "function")
         }
         guard let k = Kernel() else { return lua.raise("could not create a libevent event base") }
-        lua.setTop(2)
         if !lua.isNoneOrNil(2) {
             lua.pushValue(2)
             k.errorHandlerRef = lua.ref()
@@ -52,6 +52,7 @@ enum KernelLibrary {
 
     static let loopOnce: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let k = kernel(lua) else { return lua.typeError(1, "ratchet kernel") }
         return k.run(lua, once: true, noblock: lua.toBool(2))
     }
@@ -81,6 +82,7 @@ enum KernelLibrary {
     /// get_space(thread, default): the per-thread scratch value, created on first use.
     static let getSpace: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(3)
         guard let k = kernel(lua) else { return lua.typeError(1, "ratchet kernel") }
         guard lua.type(2) == LUA_TTHREAD else { return lua.typeError(2, "thread") }
         return space(lua, k, thread: 2, premade: 3)

@@ -68,8 +68,8 @@ enum ThreadLibrary {
 
     static let space: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(1)
         guard let k = Kernel.running(lua) else { return noKernel(lua, "space") }
-        lua.setTop(1)
         if lua_pushthread(L) == 1 {
             return lua.raise("ratchet.thread.space() cannot be called from the main thread.")
         }
@@ -106,6 +106,7 @@ enum ThreadLibrary {
     /// alarm(seconds, callback): ends the thread with ALARM after `seconds`.
     static let alarm: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         let (s, bad) = lua.duration(1)
         if let bad { return bad }
         if !lua.isNoneOrNil(2) && !KernelLibrary.isCallable(lua, 2) { return lua.typeError(2, "function") }
@@ -185,6 +186,7 @@ enum ThreadLibrary {
             lua.push(Kernel.thread(lua)?.wake == .signal)
             return 1
         }
+        lua.arguments(2)
         guard let sig = Signals.number(lua, 1) else { return lua.argError(1, "Invalid signal.") }
         let (timeout, bad) = lua.duration(2, optional: true)
         if let bad { return bad }
@@ -206,11 +208,11 @@ enum ThreadLibrary {
             lua.rawGet(Int32(token >> 32), token & 0xffff_ffff)
             return 1
         }
+        lua.arguments(3)
         guard lua.type(1) == LUA_TTABLE else { return lua.typeError(1, "table") }
         if !lua.isNoneOrNil(2) && lua.type(2) != LUA_TTABLE { return lua.typeError(2, "table") }
         let (timeout, bad) = lua.duration(3, optional: true)
         if let bad { return bad }
-        lua.setTop(3)
         let (t, err) = caller(lua, "block_on")
         guard let t else { return err }
         var entries: [(fd: Int32, list: Int32, pos: Int)] = []

@@ -22,11 +22,11 @@ final class Communication: LuaHandle {
     /// an extension). Starts the process first if start() was not called.
     static let communicate: LuaImpl = { L, status, ctx in
         let lua = Lua(L)
+        lua.arguments(2, status)
         guard let p = ExecLibrary.process(lua) else { return lua.typeError(1, ExecLibrary.typeName) }
         if status != LUA_YIELD {
             if lua.type(2) == LUA_TNUMBER { _ = lua_tolstring(L, 2, nil) }
             guard lua.isNoneOrNil(2) || lua.type(2) == LUA_TSTRING else { return lua.typeError(2, "string") }
-            lua.setTop(2)
             if !p.started {
                 guard ExecLibrary.startProcess(lua, p, function) else { return Status.raise }
             }

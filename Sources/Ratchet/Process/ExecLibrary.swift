@@ -146,6 +146,7 @@ enum ExecLibrary {
     /// that signal's number and false.
     static let wait: LuaImpl = { L, status, _ in
         let lua = Lua(L)
+        lua.arguments(2, status)
         guard let p = process(lua) else { return lua.typeError(1, typeName) }
         var timeout = -1.0
         if !lua.isNoneOrNil(2) {
@@ -154,7 +155,6 @@ enum ExecLibrary {
             }
             timeout = s < 0 ? 0 : s
         }
-        if status != LUA_YIELD { lua.setTop(2) }
         if let r = awaitExit(lua, p, resumed: status == LUA_YIELD, timeout: timeout,
                              deadlineSlot: 3, ctx: 0, "ratchet.exec.wait()") { return r }
         guard let (code, normal) = p.exit else { return 0 }
@@ -166,6 +166,7 @@ enum ExecLibrary {
     /// kill([signal]) → true. Signal number or name, default SIGTERM.
     static let kill: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let p = process(lua) else { return lua.typeError(1, typeName) }
         var sig = SIGTERM
         if !lua.isNoneOrNil(2) {

@@ -45,6 +45,7 @@ enum ExecPipeLibrary {
     /// read([maxlen]) → up to maxlen bytes (default 8192, at most 1 MiB); "" at end of file.
     static let read: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let p = PipeReader.get(lua, 1) else { return lua.typeError(1, "ratchet.exec reader") }
         var max = ReceiveBuffer.defaultSize
         if !lua.isNoneOrNil(2) {
@@ -74,11 +75,11 @@ enum ExecPipeLibrary {
     /// Stack while it runs: 1 pipe, 2 data, 3 bytes written so far.
     static let write: LuaImpl = { L, status, _ in
         let lua = Lua(L)
+        lua.arguments(2, status)
         guard let p = PipeWriter.get(lua, 1) else { return lua.typeError(1, "ratchet.exec writer") }
         if status != LUA_YIELD {
             if lua.type(2) == LUA_TNUMBER { _ = lua_tolstring(L, 2, nil) }
             guard lua.type(2) == LUA_TSTRING else { return lua.typeError(2, "string") }
-            lua.setTop(2)
             lua.push(0)
         }
         guard let data = lua.bytes(2), var done = lua.integer(3) else { return lua.typeError(2, "string") }

@@ -21,9 +21,6 @@ enum HostResolution {
     /// on the first call and, with the same `status`/`ctx`, on every resumption after it
     /// yielded.
     static func resolve(_ lua: Lua, status: Int32, ctx: Int, _ req: Request, function: String) -> Int32 {
-        // The lookup parks its state above the arguments; the argument checks that run
-        // again on resumption must find arguments 1-3, not that state.
-        if status == LUA_OK { lua.setTop(3) }
         // "[2001:db8::1]" names the literal inside (an extension of the reference).
         var host = Substring(req.host)
         if host.hasPrefix("[") && host.hasSuffix("]") && IPAddress.parse(String(host.dropFirst().dropLast()), family: AF_INET6) != nil {

@@ -30,6 +30,7 @@ enum SocketLibrary {
     /// new(family = AF_INET, socktype = SOCK_STREAM, protocol = 0) → socket
     static let new: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(3)
         var err: Int32 = 0
         guard let family = optInt32(lua, 1, AF_INET, &err),
               let type = optInt32(lua, 2, Int32(SOCK_STREAM.rawValue), &err),
@@ -43,6 +44,7 @@ enum SocketLibrary {
     /// new_pair(family = AF_UNIX, socktype = SOCK_STREAM, protocol = 0) → sock_a, sock_b
     static let newPair: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(3)
         var err: Int32 = 0
         guard let family = optInt32(lua, 1, AF_UNIX, &err),
               let type = optInt32(lua, 2, Int32(SOCK_STREAM.rawValue), &err),
@@ -86,6 +88,9 @@ enum SocketLibrary {
     }
 
     private static func prepare(_ lua: Lua, _ status: Int32, _ ctx: Int, socktype: Int32, udp: Bool) -> Int32 {
+        // The lookup parks its state above the arguments; the argument checks that run
+        // again on resumption must find arguments 1-3, not that state.
+        lua.arguments(3, status)
         guard let host = lua.string(1) else { return lua.typeError(1, "string") }
         var portValue: Int? = lua.integer(2)
         if portValue == nil, let s = lua.string(2) { portValue = Int(s) }
@@ -124,13 +129,13 @@ enum SocketLibrary {
     /// EOF), or nil on timeout.
     static let multiRecv: LuaImpl = { L, status, _ in
         let lua = Lua(L)
+        lua.arguments(2, status)
         guard lua.type(1) == LUA_TTABLE else { return lua.typeError(1, "table") }
         var timeout = -1.0
         if !lua.isNoneOrNil(2) {
             guard let s = lua.number(2), !s.isNaN else { return lua.typeError(2, "number") }
             timeout = s
         }
-        lua.setTop(2)
         if Kernel.timedOut(lua, status) {
             lua.pushNil()
             return 1

@@ -50,6 +50,7 @@ enum SocketMethods {
     /// Negative or infinite means no timeout (stored as −1).
     static let setTimeout: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
         guard let v = lua.number(2), !v.isNaN else { return lua.typeError(2, "number") }
         s.timeout = (v < 0 || v.isInfinite) ? -1 : v
@@ -58,10 +59,10 @@ enum SocketMethods {
 
     static let setTracer: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
         let t = lua.type(2)
         guard t == LUA_TFUNCTION || t <= LUA_TNIL else { return lua.typeError(2, "function") }
-        lua.setTop(2)
         lua_setiuservalue(L, 1, Socket.tracerSlot)
         s.hasTracer = t == LUA_TFUNCTION
         return 0
@@ -95,6 +96,7 @@ enum SocketMethods {
     /// otherwise make bind fail with EADDRINUSE).
     static let bind: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
         guard let a = SocketAddress.get(lua, 2) else { return lua.typeError(2, "sockaddr") }
         if a.family == AF_UNIX {
@@ -113,6 +115,7 @@ enum SocketMethods {
 
     static let listen: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
         var backlog = SOMAXCONN
         if !lua.isNoneOrNil(2) {
@@ -161,6 +164,7 @@ enum SocketMethods {
     /// connect(addr) → nothing. Non-blocking: waits for writability, then reads SO_ERROR.
     static let connect: LuaImpl = { L, status, _ in
         let lua = Lua(L)
+        lua.arguments(2, status)
         guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
         guard let a = SocketAddress.get(lua, 2) else { return lua.typeError(2, "sockaddr") }
         if status == LUA_YIELD {
@@ -244,6 +248,7 @@ enum SocketMethods {
     /// recv(maxlen) → string, "" when the peer has shut down or closed.
     static let recv: LuaImpl = { L, status, _ in
         let lua = Lua(L)
+        lua.arguments(2, status)
         // `with` lends the socket without a retain/release pair: this is the hottest call.
         return Socket.with(lua, 1) { s in recv(lua, s, status) } ?? notSocket(lua)
     }
@@ -267,6 +272,7 @@ enum SocketMethods {
     /// socket is writable; MSG_NOSIGNAL so a closed peer is EPIPE, not a signal.
     static let send: LuaImpl = { L, status, _ in
         let lua = Lua(L)
+        lua.arguments(2, status)
         return Socket.with(lua, 1) { s in send(lua, s, status) } ?? notSocket(lua)
     }
 
@@ -309,8 +315,8 @@ enum SocketMethods {
 
     static let shutdown: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
-        lua.setTop(2)
         var how = Int32(SHUT_RDWR)
         if !lua.isNoneOrNil(2) {
             guard let b = lua.bytes(2) else { return lua.typeError(2, "string") }
@@ -387,6 +393,7 @@ enum SocketMethods {
     /// sendto(data, addr) → nothing (datagram sockets).
     static let sendto: LuaImpl = { L, status, _ in
         let lua = Lua(L)
+        lua.arguments(3, status)
         guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
         guard let data = lua.bytes(2) else { return lua.typeError(2, "string") }
         guard let a = SocketAddress.get(lua, 3) else { return lua.typeError(3, "sockaddr") }
@@ -407,6 +414,7 @@ enum SocketMethods {
     /// recvfrom(maxlen) → data, sender sockaddr.
     static let recvfrom: LuaImpl = { L, status, _ in
         let lua = Lua(L)
+        lua.arguments(2, status)
         guard let s = Socket.get(lua, 1) else { return notSocket(lua) }
         let (max, err) = maxlen(lua, 2)
         if let err { return err }

@@ -73,6 +73,7 @@ enum SocketOptions {
 
     static let get: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let s = Socket.get(lua, 1) else { return lua.typeError(1, "ratchet.socket") }
         let (opt, err) = option(lua, 2)
         guard let o = opt else { return err }
@@ -130,6 +131,7 @@ enum SocketOptions {
 
     static let set: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(3)
         guard let s = Socket.get(lua, 1) else { return lua.typeError(1, "ratchet.socket") }
         let (opt, err) = option(lua, 2)
         guard let o = opt else { return err }

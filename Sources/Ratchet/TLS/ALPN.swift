@@ -8,6 +8,7 @@ enum ALPN {
     /// ctx:set_alpn{"h2", "http/1.1"}: the protocols, most preferred first ({} clears).
     static let setALPN: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let c = TLSContext.get(lua, 1) else { return TLSContextMethods.notContext(lua) }
         guard lua.type(2) == LUA_TTABLE else { return lua.typeError(2, "table") }
         var wire: [UInt8] = []

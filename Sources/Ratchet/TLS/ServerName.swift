@@ -28,11 +28,12 @@ enum ServerName {
     /// compared case-insensitively. Called only when the client sent a name.
     static let setCallback: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let c = TLSContext.get(lua, 1) else { return TLSContextMethods.notContext(lua) }
         let t = lua.type(2)
         var table: [String: TLSContext] = [:]
         switch t {
-        case LUA_TFUNCTION, LUA_TNIL, LUA_TNONE: break
+        case LUA_TFUNCTION, LUA_TNIL: break
         case LUA_TTABLE:
             lua.pushNil()
             while lua_next(L, 2) != 0 {
@@ -48,7 +49,6 @@ enum ServerName {
         }
         c.servernameFunction = t == LUA_TFUNCTION
         c.servernameTable = table
-        lua.setTop(2)
         lua_setiuservalue(L, 1, TLSContext.servernameSlot)
         SSL_CTX_set_client_hello_cb(c.ctx, t > LUA_TNIL ? clientHelloCallback : nil, nil)
         return 0

@@ -148,6 +148,7 @@ enum TLSContextMethods {
     /// peer certificate) or "once" (peer, client certificate asked once).
     static let setVerifyMode: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let c = TLSContext.get(lua, 1) else { return notContext(lua) }
         let (name, err) = optString(lua, 2)
         if let err { return err }
@@ -169,6 +170,7 @@ enum TLSContextMethods {
     /// false turns verification off, also the client default described in docs/ssl.md.
     static let setVerify: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let c = TLSContext.get(lua, 1) else { return notContext(lua) }
         guard lua.type(2) == LUA_TBOOLEAN else { return lua.typeError(2, "boolean") }
         let mode = lua.toBool(2) ? SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT : SSL_VERIFY_NONE
@@ -180,6 +182,7 @@ enum TLSContextMethods {
     /// load_certs(chainfile [, keyfile = chainfile [, password]]): a PEM chain and its key.
     static let loadCerts: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(4)
         guard let c = TLSContext.get(lua, 1) else { return notContext(lua) }
         guard let chain = lua.stringOrNumber(2) else { return lua.typeError(2, "string") }
         let (keyArg, e3) = optString(lua, 3)
@@ -205,6 +208,7 @@ enum TLSContextMethods {
     /// chain with an intermediate CA); here the depth changes only when it is given.
     static let loadCAs: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(4)
         guard let c = TLSContext.get(lua, 1) else { return notContext(lua) }
         let (path, e2) = optString(lua, 2)
         if let e2 { return e2 }
@@ -245,6 +249,7 @@ enum TLSContextMethods {
     /// seeds itself from the OS today, so this is rarely useful).
     static let loadRandomness: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(3)
         guard TLSContext.get(lua, 1) != nil else { return notContext(lua) }
         let (fileArg, e2) = optString(lua, 2)
         if let e2 { return e2 }
@@ -271,6 +276,7 @@ enum TLSContextMethods {
     /// load_dh_params(pemfile): parameters for the finite-field DHE cipher suites.
     static let loadDHParams: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let c = TLSContext.get(lua, 1) else { return notContext(lua) }
         guard let file = lua.stringOrNumber(2) else { return lua.typeError(2, "string") }
         guard let bio = BIO_new_file(file, "r") else {
@@ -303,6 +309,7 @@ enum TLSContextMethods {
     /// "TLSv1.3". The minimum cannot go below TLS 1.2.
     static let setProtocols: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(3)
         guard let c = TLSContext.get(lua, 1) else { return notContext(lua) }
         func version(_ i: Int32) -> (Int, Int32?) {
             if lua.isNoneOrNil(i) { return (0, nil) }

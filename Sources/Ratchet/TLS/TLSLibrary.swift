@@ -25,6 +25,7 @@ enum TLSLibrary {
     /// in the reference) is the default for encrypted keys in load_certs.
     static let new: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         var method = TLSContext.Method.sslv3
         if !lua.isNoneOrNil(1) {
             guard lua.type(1) == LUA_TLIGHTUSERDATA else { return lua.typeError(1, "light userdata") }

@@ -108,6 +108,7 @@ final class TLSSession: LuaHandle, SocketEncryption {
     /// send/recv stay plain; use the session's read/write). `engine` must be a ratchet socket.
     static let createSession: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(3)
         return make(lua, sockIndex: 2, ctxIndex: 1, pendingIndex: 3, function: "ratchet.ssl.create_session()").1
     }
 
@@ -116,11 +117,11 @@ final class TLSSession: LuaHandle, SocketEncryption {
     /// holds bytes already received after a STARTTLS command. Does not handshake.
     static let encrypt: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(3)
         guard let sock = Socket.get(lua, 1) else { return lua.typeError(1, "ratchet.socket") }
         guard sock.encryption == nil else {
             return lua.raiseError("ratchet.socket.encrypt()", "EALREADY", "The socket is already encrypted.")
         }
-        lua.setTop(3)
         var ctxIndex: Int32 = 2
         if TLSContext.get(lua, 2) == nil {
             guard lua.type(2) == LUA_TLIGHTUSERDATA, let p = lua_touserdata(L, 2),

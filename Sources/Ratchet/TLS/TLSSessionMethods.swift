@@ -38,6 +38,7 @@ enum TLSSessionMethods {
     }
 
     private static func handshake(_ lua: Lua, _ status: Int32, client: Bool) -> Int32 {
+        lua.arguments(client ? 2 : 1, status)
         let fn: StaticString = client ? "ratchet.ssl.session.client_handshake()" : "ratchet.ssl.session.server_handshake()"
         guard let s = TLSSession.get(lua, 1) else { return notSession(lua) }
         if Kernel.timedOut(lua, status) {
@@ -72,6 +73,7 @@ enum TLSSessionMethods {
     /// read([maxlen]) → string, "" after the peer's close_notify. maxlen as for socket recv.
     static let read: LuaImpl = { L, status, _ in
         let lua = Lua(L)
+        lua.arguments(2, status)
         guard let s = TLSSession.get(lua, 1) else { return notSession(lua) }
         let (max, err) = SocketMethods.maxlen(lua, 2)
         if let err { return err }
@@ -88,6 +90,7 @@ enum TLSSessionMethods {
     /// write(data) → nothing, once all of it is written.
     static let write: LuaImpl = { L, status, _ in
         let lua = Lua(L)
+        lua.arguments(2, status)
         guard let s = TLSSession.get(lua, 1) else { return notSession(lua) }
         guard let data = lua.bytes(2) else { return lua.typeError(2, "string") }
         if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.ssl.session.write()", "write") }
@@ -106,6 +109,7 @@ enum TLSSessionMethods {
     /// (extension), waits for the peer's. Only a timeout raises.
     static let shutdown: LuaImpl = { L, status, _ in
         let lua = Lua(L)
+        lua.arguments(2, status)
         guard let s = TLSSession.get(lua, 1) else { return notSession(lua) }
         let wait = lua.isNoneOrNil(2) || lua.toBool(2)
         if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.ssl.session.shutdown()", "shutdown") }
@@ -149,6 +153,7 @@ enum TLSSessionMethods {
     /// wildcards; the Common Name only when the certificate has no DNS names).
     static let verifyCertificate: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let s = TLSSession.get(lua, 1) else { return notSession(lua) }
         let (host, err) = TLSContextMethods.optString(lua, 2)
         if let err { return err }
@@ -210,6 +215,7 @@ enum TLSSessionMethods {
     /// the argument of client_handshake.
     static let setServername: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let s = TLSSession.get(lua, 1) else { return notSession(lua) }
         guard let host = lua.stringOrNumber(2) else { return lua.typeError(2, "string") }
         s.hostname = host

@@ -15,6 +15,7 @@ enum TimerFDLibrary {
     /// new(clock): "monotonic" (default) or "realtime".
     static let new: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(1)
         var clock = CLOCK_MONOTONIC
         if !lua.isNoneOrNil(1) {
             guard let name = lua.string(1) else { return lua.typeError(1, "string") }
@@ -54,6 +55,7 @@ enum TimerFDLibrary {
     /// settime(value, interval, flag) → old value, old interval.
     static let settime: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(4)
         guard let tm = timer(lua) else { return lua.typeError(1, "ratchet.timerfd") }
         let (value, e1) = optionalSeconds(lua, 2)
         guard let value else { return e1 }

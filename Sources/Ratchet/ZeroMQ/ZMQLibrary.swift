@@ -45,6 +45,7 @@ enum ZMQLibrary {
     /// new([type]) → socket; type is a name such as "REQ" (default "PAIR").
     static let new: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(1)
         var name = "PAIR"
         if !lua.isNoneOrNil(1) {
             guard let s = lua.string(1) else { return lua.typeError(1, "string") }
@@ -109,6 +110,7 @@ enum ZMQLibrary {
     /// set_timeout(seconds): negative or math.huge means none; 0 fails at once.
     static let setTimeout: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let s = socket(lua) else { return notSocket(lua) }
         guard let v = lua.number(2) else { return lua.typeError(2, "number") }
         guard !v.isNaN else { return lua.argError(2, "number has no valid value (NaN)") }
@@ -137,6 +139,7 @@ enum ZMQLibrary {
     /// send(data[, more]) → true. Stack while it waits: 1 socket, 2 data, 3 more, 4 deadline.
     static let send: LuaImpl = { L, status, _ in
         let lua = Lua(L)
+        lua.arguments(3, status)
         return ZMQSocket.with(lua, 1) { send(lua, $0, status) } ?? notSocket(lua)
     }
 
@@ -149,8 +152,7 @@ enum ZMQLibrary {
         guard let h = s.handle else { return closedError(lua, "ratchet.zmqsocket.send()") }
         // A timeout ends the call with ETIMEDOUT (the reference returned nothing).
         if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.zmqsocket.send()", "send") }
-        // lua_gettop first: lua_toboolean on an absent argument (the usual case) costs more.
-        let more = lua_gettop(lua.L) >= 3 && lua.toBool(3)
+        let more = lua.toBool(3)
         let flags = ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)
         for _ in 0..<3 {
             if zmq.send(h, data, count, flags) >= 0 {
@@ -163,7 +165,6 @@ enum ZMQLibrary {
             guard e == EAGAIN else { return lua.raiseZMQ("ratchet.zmqsocket.send()", "zmq_send", e) }
             if !s.readyAfterAgain(ZMQ_POLLOUT) { break }
         }
-        if status != LUA_YIELD { lua.setTop(3) }
         return s.park(lua, ZMQ_POLLOUT, deadlineSlot: 4, "ratchet.zmqsocket.send()")
     }
 

@@ -64,6 +64,7 @@ enum ZMQOptions {
 
     static let getsockopt: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         let function = "ratchet.zmqsocket.getsockopt()"
         guard let s = ZMQSocket.get(lua, 1) else { return lua.typeError(1, "ratchet.zmqsocket") }
         let (found, err) = lookup(lua, function, forSet: false)
@@ -105,6 +106,7 @@ enum ZMQOptions {
     /// setsockopt(name, value) → nothing, like the sockets' setsockopt.
     static let setsockopt: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(3)
         let function = "ratchet.zmqsocket.setsockopt()"
         guard let s = ZMQSocket.get(lua, 1) else { return lua.typeError(1, "ratchet.zmqsocket") }
         let (found, err) = lookup(lua, function, forSet: true)
