@@ -69,6 +69,12 @@ void *ratchet_limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return p;
 }
 
+void ratchet_set_limits(lua_State *L, ratchet_limits *limits) {
+    *(ratchet_limits **)lua_getextraspace(L) = limits;
+    limits->used = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB);
+    lua_setallocf(L, ratchet_limited_alloc, limits);
+}
+
 void ratchet_limit_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     ratchet_limits *lim = *(ratchet_limits **)lua_getextraspace(L);

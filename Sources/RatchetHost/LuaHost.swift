@@ -31,7 +31,9 @@ public final class LuaHost {
         limits = .allocate(capacity: 1)
         limits.initialize(to: ratchet_limits())
         limits.pointee.memory_limit = configuration.memoryLimit.map { size_t(max(1, $0)) } ?? 0
-        guard let L = lua_newstate(ratchet_limited_alloc, limits) else {
+        // luaL_newstate for its panic and warning functions, then the counting allocator
+        // (both allocate with realloc/free), starting from what the state holds already.
+        guard let L = luaL_newstate() else {
             limits.deallocate()
             watchSlot.deallocate()
             throw LuaError(message: "cannot create a Lua state (out of memory)", code: "ENOMEM")

@@ -45,10 +45,10 @@ void *ratchet_limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 // The count hook: raises "instruction limit exceeded" / "time limit exceeded" (a hook
 // may raise; Swift cannot).
 void ratchet_limit_hook(lua_State *L, lua_Debug *ar);
-// Sets `limits` as the state's extra space (before any coroutine exists).
-static inline void ratchet_set_limits(lua_State *L, ratchet_limits *limits) {
-    *(ratchet_limits **)lua_getextraspace(L) = limits;
-}
+// Puts a new state (no coroutine yet) under `limits`: its extra space points to them and
+// ratchet_limited_alloc becomes its allocator, counting from what the state holds (in C:
+// lua_gc, which gives that count, is variadic and cannot be called from Swift).
+void ratchet_set_limits(lua_State *L, ratchet_limits *limits);
 // Nonzero while a Swift function called through the trampoline (or host code) is on top
 // of the C stack: then allocations must not fail. The kernel clears it while it resumes a
 // thread, the host while it runs Lua code.
