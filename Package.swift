@@ -27,7 +27,7 @@ let package = Package(
         ),
         .target(
             name: "RatchetHost",
-            dependencies: ["Ratchet", "CLua", "CRatchetShims"],
+            dependencies: ["Ratchet", "CLua", "CRatchetShims", "CLibEvent", "CLinux"],
             linkerSettings: [.linkedLibrary("lua5.4")],
             plugins: ["BundleLuaLib"]
         ),

@@ -18,9 +18,13 @@ extension LuaHost {
     /// pcall; nothing ever unwinds through Swift (the error is raised by the C trampoline
     /// after the function has returned).
     public func register(_ name: String, in module: String, _ function: @escaping ([LuaValue]) throws -> [LuaValue]) {
+        register(HostFunction(name: name, host: self, body: .sync(function)), in: module)
+    }
+
+    func register(_ f: HostFunction, in module: String) {
         _ = try? entered {
-            HostFunction.pushFunction(Lua(L), HostFunction(name: name, host: self, body: function))
-            install(name, in: module)
+            HostFunction.pushFunction(Lua(L), f)
+            install(f.name, in: module)
         }
     }
 
@@ -40,14 +44,19 @@ extension LuaHost {
     }
 }
 
-/// A registered Swift function: the closure, kept by the Lua closure's second upvalue.
+/// A registered Swift function, sync or async: kept by the Lua closure's second upvalue.
+/// Every one runs behind the same implementation, `call`, through the C trampoline.
 final class HostFunction: LuaHandle {
     static let metatableName: StaticString = "ratchet_host_function"
+    enum Body {
+        case sync(([LuaValue]) throws -> [LuaValue])
+        case async(@Sendable ([LuaValue]) async throws -> [LuaValue])
+    }
     let name: String
     unowned let host: LuaHost
-    let body: ([LuaValue]) throws -> [LuaValue]
+    let body: Body
 
-    init(name: String, host: LuaHost, body: @escaping ([LuaValue]) throws -> [LuaValue]) {
+    init(name: String, host: LuaHost, body: Body) {
         self.name = name
         self.host = host
         self.body = body
@@ -62,22 +71,31 @@ final class HostFunction: LuaHandle {
         ratchet_push_impl_upvalues(lua.L, call, 1)
     }
 
-    /// Every registered function runs behind this one implementation.
-    static let call: LuaImpl = { L, _, _ in
+    static let call: LuaImpl = { L, status, _ in
         let lua = Lua(L!)
         guard let f = HostFunction.get(lua, ratchetUpvalue(2)) else { return lua.raise("host function is gone") }
+        if status == LUA_YIELD { return f.resumeAsync(lua) }
         let args: [LuaValue]
-        do { args = try f.host.stack.values(from: 1) } catch {
+        do { args = try f.host.stack(on: lua.L).values(from: 1) } catch {
             return lua.raise("\(f.name): \(error)")
         }
-        do {
-            let results = try f.body(args)
-            try f.host.stack.push(results)
+        switch f.body {
+        case let .async(body): return f.startAsync(lua, body, args)
+        case let .sync(body):
+            do { return f.deliver(lua, .success(try body(args))) } catch { return f.deliver(lua, .failure(error)) }
+        }
+    }
+
+    /// Pushes the results, or describes the error for the trampoline to raise.
+    func deliver(_ lua: Lua, _ outcome: Result<[LuaValue], Error>) -> Int32 {
+        switch outcome {
+        case let .success(results):
+            do { try host.stack(on: lua.L).push(results) } catch { return lua.raise("\(name): \(error)") }
             return Int32(results.count)
-        } catch let e as LuaHost.ArgumentError {
+        case let .failure(e as LuaHost.ArgumentError):
             if let p = e.position { return lua.argError(Int32(p), e.message) }
             return lua.raise(e.message)
-        } catch {
+        case let .failure(error):
             return lua.raise(String(describing: error))
         }
     }

@@ -11,6 +11,7 @@ enum Limits {
         lim.pointee.hit = 0
         lim.pointee.expired = 0
         lim.pointee.stopped = 0
+        host.asyncCalls.mailbox.clearStop()
         if let n = host.configuration.instructionLimit {
             // The hook is per coroutine; coroutines copy it from their creator, so every
             // ratchet thread the run starts counts into the same budget (the extra space).
@@ -36,11 +37,12 @@ enum Limits {
 extension LuaHost {
     /// Stops the run or call in progress from any thread: it throws LuaError with code
     /// "ESTOPPED". Lua code that is executing stops at its next instruction; a kernel idle
-    /// in its poll stops when it next resumes a thread.
+    /// in its poll is woken (the host's eventfd) and leaves its loop.
     public func stop() {
         limits.pointee.stopped = 1
         limits.pointee.expired = 1
         ratchet_watch_arm(watchSlot, L)
+        asyncCalls.mailbox.postStop()  // a kernel idle in its poll wakes and leaves its loop
     }
 }
 

@@ -15,6 +15,18 @@ public final class LuaHost {
     /// Read by the C allocator and count hook through the state's extra space.
     let limits: UnsafeMutablePointer<ratchet_limits>
     let watchdog: Watchdog?
+    let asyncCalls: AsyncCalls
+    /// Created on the first async run/call.
+    private var ownThreadStorage: HostThread?
+    private var ownThreadLock = pthread_mutex_t()
+    var ownThread: HostThread {
+        pthread_mutex_lock(&ownThreadLock)
+        defer { pthread_mutex_unlock(&ownThreadLock) }
+        if let t = ownThreadStorage { return t }
+        let t = HostThread()
+        ownThreadStorage = t
+        return t
+    }
     /// The coroutine the kernel is resuming, published for `stop()` and the watchdog.
     let watchSlot = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<UnsafeRawPointer?>.size,
                                                      alignment: MemoryLayout<UnsafeRawPointer?>.alignment)
@@ -22,11 +34,15 @@ public final class LuaHost {
     /// depend on globals a script can replace or remove.
     private var tostringRef: Int32 = LUA_NOREF
     var stack: ValueStack { ValueStack(L: L, owner: owner) }
+    /// The stack of `L`, the main state or one of its coroutines (a function called from Lua
+    /// works on the caller's stack; references go to the shared registry).
+    func stack(on L: OpaquePointer) -> ValueStack { ValueStack(L: L, owner: owner) }
 
     public convenience init() throws { try self.init(configuration: Configuration()) }
 
     public init(configuration: Configuration) throws {
         self.configuration = configuration
+        pthread_mutex_init(&ownThreadLock, nil)
         watchSlot.storeBytes(of: nil, as: UnsafeRawPointer?.self)
         limits = .allocate(capacity: 1)
         limits.initialize(to: ratchet_limits())
@@ -41,6 +57,10 @@ public final class LuaHost {
         self.L = L
         ratchet_set_limits(L, limits)
         watchdog = configuration.timeLimit == nil ? nil : Watchdog()
+        do { asyncCalls = try AsyncCalls() } catch {
+            lua_close(L); limits.deallocate(); watchSlot.deallocate()
+            throw error
+        }
         let wasInSwift = ratchet_enter_swift(1)  // no memory limit while the host sets up
         defer { _ = ratchet_enter_swift(wasInSwift) }
         if configuration.ignoreEnvironment {
@@ -54,6 +74,7 @@ public final class LuaHost {
         Ratchet.preload(L)
         BundledModules.install(L)
         HostRegistry.set(self)
+        Kernel.setObserver(Lua(L), asyncCalls)
         // As in ratchet-lua: the global `ratchet` is set before any script runs.
         try run(string: "require 'ratchet'", name: "=ratchet")
         if configuration.libraries.sandboxed {
@@ -74,6 +95,7 @@ public final class LuaHost {
     }
 
     deinit {
+        ownThreadStorage?.shutDown()
         watchdog?.shutDown()
         lua_close(L)
         limits.deallocate()

@@ -212,23 +212,19 @@ struct HostLimitTests {
         #expect(try host.run(string: "return 'next'") == ["next"])
     }
 
-    @Test("stop() from another thread ends a busy run with ESTOPPED")
-    func stopFromAnotherThread() throws {
+    @Test("stop() from another thread ends a busy run, and a kernel idle in its poll, with ESTOPPED",
+          arguments: ["while true do end", "ratchet.new(function() ratchet.thread.timer(30) end):loop()"])
+    func stopFromAnotherThread(script: String) throws {
         let host = try LuaHost()
-        let box = Unmanaged.passRetained(host).toOpaque()
-        var tid = pthread_t()
-        pthread_create(&tid, nil, { p in
-            usleep(100_000)
-            Unmanaged<LuaHost>.fromOpaque(p!).takeUnretainedValue().stop()
-            return nil
-        }, box)
-        defer { pthread_join(tid, nil); Unmanaged<LuaHost>.fromOpaque(box).release() }
+        let joinStopper = stopLater(host, after: 100_000)
+        defer { joinStopper() }
         do {
-            try host.run(string: "while true do end")
+            try host.run(string: script)
             Issue.record("no error")
         } catch let e as LuaError {
             #expect(e.code == "ESTOPPED")
         }
+        #expect(try host.run(string: "return 'again'") == ["again"])
     }
 
     @Test(".sandboxed has no io, os.execute, debug, exec, or require of a file from disk")

@@ -435,6 +435,29 @@ public final class Kernel: LuaHandle {
         if watchers[w.fd] === w { watchers[w.fd] = nil }
     }
 
+    // MARK: embedding
+
+    private static let observerKey = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+    /// Sets (nil: removes) the observer told about every kernel loop started in `lua`'s
+    /// state. Unretained: the caller keeps it alive while it is set.
+    public static func setObserver(_ lua: Lua, _ o: KernelObserver?) {
+        if let o { lua.push(lightUserdata: Unmanaged.passUnretained(o as AnyObject).toOpaque()) } else { lua.pushNil() }
+        lua_rawsetp(lua.L, LUA_REGISTRYINDEX, observerKey)
+    }
+
+    private static func observer(_ lua: Lua) -> KernelObserver? {
+        lua_rawgetp(lua.L, LUA_REGISTRYINDEX, observerKey)
+        let p = lua_touserdata(lua.L, -1)
+        lua.pop()
+        guard let p else { return nil }
+        return Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue() as? KernelObserver
+    }
+
+    /// Makes loop() return after the current step (what `kernel:break()` does), from the
+    /// kernel's own thread (e.g. a libevent callback).
+    public func requestBreak() { breakRequested = true }
+
     // MARK: closing
 
     public func close(_ lua: Lua) {
@@ -464,6 +487,7 @@ public final class Kernel: LuaHandle {
     func run(_ lua: Lua, once: Bool, noblock: Bool) -> Int32 {
         guard !isClosed else { return lua.raise("ratchet kernel is closed") }
         guard !running else { return lua.raise("ratchet kernel is already running") }
+        if let o = Kernel.observer(lua) { o.kernelWillRun(self, lua) }
         running = true
         let saved = Kernel.setRunning(lua, Unmanaged.passUnretained(self).toOpaque())
         defer {
@@ -484,6 +508,12 @@ public final class Kernel: LuaHandle {
         }
         return 0
     }
+}
+
+/// Told when a kernel's loop starts in a Lua state (see `Kernel.setObserver`): how an
+/// embedding host attaches its own event sources to every kernel its scripts create.
+public protocol KernelObserver: AnyObject {
+    func kernelWillRun(_ kernel: Kernel, _ lua: Lua)
 }
 
 /// Per-kernel state of an event source (e.g. the DNS resolver's evdns base).
