@@ -17,13 +17,14 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl"),
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .systemLibrary(name: "CResolv", path: "Sources/CResolv"),
+        .systemLibrary(name: "CNGHTTP2", path: "Sources/CNGHTTP2", pkgConfig: "libnghttp2"),
         .target(
             name: "CRatchetShims",
             dependencies: ["CLua", "CLibEvent"]
         ),
         .target(
             name: "Ratchet",
-            dependencies: ["CLua", "CLibEvent", "CZMQ", "COpenSSL", "CResolv", "CLinux", "CRatchetShims"]
+            dependencies: ["CLua", "CLibEvent", "CZMQ", "COpenSSL", "CResolv", "CLinux", "CNGHTTP2", "CRatchetShims"]
         ),
         .target(
             name: "RatchetHost",

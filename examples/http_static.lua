@@ -108,6 +108,9 @@ ratchet.new(function()
             print(("GET %s -> %d %s, %s, %d bytes"):format(path, code, message,
                 headers["content-type"][1] or "?", #body))
         end
+        -- the client keeps its connection for reuse; closing the pool ends the server's
+        -- thread for it, so that the loop can finish
+        http_client.default_pool:close()
         ratchet.thread.kill(server)
         listener:close()
     end

@@ -64,10 +64,14 @@ function server.serve(listener, handlers, options) end
 ---@field data? string|fun(): string? `fetch`.
 ---@field redirects? integer|boolean `fetch`: default 0.
 ---@field client? ratchet.http.client `fetch`: send on this connection.
+---@field pool? ratchet.http.pool|false `fetch`: default `client.default_pool`; false: no pooling.
 
 -- runtime: ratchet.http.client
 ---HTTP/1.1 client.
 ---@class ratchet.http.client
+---@field default_pool ratchet.http.pool The pool `fetch` uses unless told otherwise.
+---@field failure? string Why the last query returned nothing.
+---@field protocol string "http/1.1".
 local client = {}
 
 ---A client on a connected (possibly encrypted) socket.
@@ -91,6 +95,16 @@ function client:query(command, uri, headers, data) end
 ---Closes the connection.
 function client:close() end
 
+---Whether an idle kept-alive connection can take another request (the server has not
+---closed it, nothing unread is buffered).
+---@return boolean
+function client:usable() end
+
+---A new connection pool for `fetch`.
+---@param options? ratchet.http.pool.options
+---@return ratchet.http.pool
+function client.pool(options) end
+
 ---Connects to an http:// or https:// URL's host and port.
 ---@async
 ---@param url string
@@ -107,6 +121,42 @@ function client.connect(url, options) end
 ---@return ratchet.http.headers headers
 ---@return string data
 function client.fetch(url, options) end
+
+---Options of `http_client.pool`.
+---@class ratchet.http.pool.options
+---@field max_idle_per_host? integer Default 8.
+---@field max_idle? integer Default 64.
+---@field idle_timeout? number Seconds; default 30.
+
+-- runtime: ratchet.http.pool
+---Idle keep-alive client connections kept per key for reuse.
+---@class ratchet.http.pool
+---@field connects integer Connections made for fetches through this pool.
+---@field reuses integer Connections reused.
+local pool = {}
+
+---A new pool (also `http_client.pool`).
+---@param options? ratchet.http.pool.options
+---@return ratchet.http.pool
+function pool.new(options) end
+
+---An idle connection for `key` that `usable` accepts, or nil.
+---@param key string
+---@param usable? fun(conn: any): boolean
+---@return any?
+function pool:take(key, usable) end
+
+---Keeps an open connection for reuse under `conn.pool_key`.
+---@param conn any
+function pool:put(conn) end
+
+---Idle connections kept (for `key`, or in all).
+---@param key? string
+---@return integer
+function pool:count(key) end
+
+---Closes every idle connection.
+function pool:close() end
 
 -- runtime: ratchet.http.common
 ---@private
@@ -178,3 +228,103 @@ function common.is_connection_error(err) end
 ---@param name string
 ---@return string
 function common.lower_name(name) end
+
+---@private
+---The current `Date:` value (HTTP/2 sends fields, not lines).
+---@return string
+function common.http_date() end
+
+---@private
+---The TLS context `fetch` and `connect` use: the given one, or one made (and cached) from
+---the CA options, offering the `alpn` protocols.
+---@param options table
+---@param alpn? string[]
+---@return ratchet.ssl.Context
+function client.tls_context(options, alpn) end
+
+-- runtime: ratchet.http.h2_server
+---HTTP/2 connections of the server (ALPN "h2" on TLS, the preface on cleartext).
+---@class ratchet.http.h2_server
+local h2_server = {}
+
+---@private
+---Called by the server when a connection begins: serves it as HTTP/2 (nil) or returns the
+---bytes read so far for HTTP/1.1.
+---@param server ratchet.http.server
+---@param c table
+---@param recv function
+---@param dispatch function
+---@return string?
+function h2_server.start(server, c, recv, dispatch) end
+
+---@private
+---@async
+---The HTTP/2 connection loop.
+---@param server ratchet.http.server
+---@param c table
+---@param initial string
+---@param dispatch function
+function h2_server.serve(server, c, initial, dispatch) end
+
+---A graceful stop of every HTTP/2 connection: GOAWAY, the streams it names finish, then
+---each connection closes.
+function h2_server.goaway() end
+
+-- runtime: ratchet.http.h2_client
+---HTTP/2 for `fetch`: one connection per origin shared by every thread.
+---@class ratchet.http.h2_client
+local h2_client = {}
+
+---@private
+---@async
+---The request over HTTP/2 when it applies: code, message, headers, body; or nothing (a TLS
+---connection whose server chose HTTP/1.1 is left in `pool` for fetch to use).
+---@param url string
+---@param method string
+---@param headers? table
+---@param data? string|fun(): string?
+---@param options table
+---@param pool? ratchet.http.pool|false
+---@return integer? code
+---@return string? message
+---@return ratchet.http.headers? headers
+---@return string? data
+function h2_client.fetch(url, method, headers, data, options, pool) end
+
+---@private
+---The pool key of a connection (where it goes, how it is verified, the address family).
+---@param scheme string
+---@param host string
+---@param port integer
+---@param options table
+---@return string
+function client.pool_key(scheme, host, port, options) end
+
+---Closes the pooled HTTP/2 connections (requests still waiting on them fail).
+function h2_client.close_all() end
+
+-- runtime: ratchet.http.h2_connection
+---@private
+---What the HTTP/2 server and client share about one connection.
+---@class ratchet.http.h2_connection
+local h2_connection = {}
+
+---@private
+---@async
+---Sends everything the session has to send (one writer at a time).
+---@param conn table
+function h2_connection.flush(conn) end
+
+---@private
+---Wakes streamed bodies whose queue drained below the high-water mark.
+---@param conn table
+function h2_connection.wake_blocked(conn) end
+
+---@private
+---@async
+---Sends a streamed body; false if the stream or connection went away.
+---@param conn table
+---@param id integer
+---@param stream fun(): string?
+---@return boolean
+function h2_connection.send_stream(conn, id, stream) end

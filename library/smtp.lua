@@ -16,10 +16,12 @@ function reply:error(description) end
 
 ---Options of `ratchet.smtp.server.new`.
 ---@class ratchet.smtp.server.options
----@field max_message_size? integer Advertised as SIZE and enforced.
+---@field max_message_size? integer|false Advertised as SIZE and enforced; default 35 MiB, 0 or false for none.
 ---@field max_line? integer Default 1000.
 ---@field max_errors? integer Default 10.
 ---@field idle_timeout? number Seconds for each read.
+---@field command_timeout? number Seconds for a whole command line; default max(idle_timeout, 300).
+---@field min_data_rate? number Octets per second a message must keep up after command_timeout; default 500.
 
 ---`server.extensions` and `client.extensions`: the ESMTP extensions of the session.
 ---@class ratchet.smtp.extensions
@@ -64,7 +66,7 @@ function extensions:parse_string(message) end
 ---@field errors integer
 local server = {}
 
----One session; `handlers` holds the callbacks (BANNER, EHLO, MAIL, RCPT, DATA, HAVE_DATA, ...).
+---One session; `handlers` holds the callbacks (BANNER, EHLO, MAIL, RCPT, DATA, DATA_CHUNK, HAVE_DATA, ...).
 ---@param socket ratchet.socket.Socket
 ---@param handlers table
 ---@param tls_context? ratchet.ssl.Context Offer STARTTLS.
@@ -123,6 +125,10 @@ function server:unhandled_error(command, arg, message) end
 ---@private
 ---@param message? string
 function server:line_too_long(message) end
+
+---@private
+---@param message? string
+function server:bare_newline(message) end
 
 ---@private
 ---@param message? string

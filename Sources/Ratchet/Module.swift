@@ -17,6 +17,7 @@ enum Module {
         ("zmqsocket", ZMQLibrary.open),
         ("exec", ExecLibrary.open),
         ("timerfd", TimerFDLibrary.open),
+        ("http2", HTTP2Library.open),
     ]
 
     static func open(_ lua: Lua) -> Int32 {
@@ -87,6 +88,8 @@ public func luaopen_ratchet_ssl(_ L: OpaquePointer?) -> Int32 { Module.openSubmo
 public func luaopen_ratchet_zmqsocket(_ L: OpaquePointer?) -> Int32 { Module.openSubmodule(Lua(L), "zmqsocket", ZMQLibrary.open) }
 @_cdecl("luaopen_ratchet_exec")
 public func luaopen_ratchet_exec(_ L: OpaquePointer?) -> Int32 { Module.openSubmodule(Lua(L), "exec", ExecLibrary.open) }
+@_cdecl("luaopen_ratchet_http2")
+public func luaopen_ratchet_http2(_ L: OpaquePointer?) -> Int32 { Module.openSubmodule(Lua(L), "http2", HTTP2Library.open) }
 @_cdecl("luaopen_ratchet_timerfd")
 public func luaopen_ratchet_timerfd(_ L: OpaquePointer?) -> Int32 { Module.openSubmodule(Lua(L), "timerfd", TimerFDLibrary.open) }
 
@@ -104,6 +107,7 @@ public func preload(_ L: OpaquePointer) {
         ("ratchet.zmqsocket", { luaopen_ratchet_zmqsocket($0) }),
         ("ratchet.exec", { luaopen_ratchet_exec($0) }),
         ("ratchet.timerfd", { luaopen_ratchet_timerfd($0) }),
+        ("ratchet.http2", { luaopen_ratchet_http2($0) }),
     ]
     for (name, fn) in entries {
         lua_pushcclosure(L, fn, 0)

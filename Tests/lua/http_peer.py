@@ -77,8 +77,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     do_PUT = do_POST
 
 
-def main():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def main(handler=Handler):
+    """Serves `handler` as the module docstring says (http_pool_peer.py reuses it)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     with open(sys.argv[1] + ".tmp", "w") as f:
         import os

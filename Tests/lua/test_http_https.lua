@@ -67,6 +67,31 @@ h.run(function()
     code = http_client.fetch(base .. "/x", {ca_file = certs.untrusted, verify = false})
     h.eq(code, 200, "verify = false")
 
+    -- fetch pools TLS connections per host and TLS settings: the same CA reuses one, another
+    -- CA or verify = false gets its own; an idle TLS connection the server closed is noticed
+    local pool = http_client.pool()
+    before = stats.connections
+    for i = 1, 3 do
+        h.eq(select(4, http_client.fetch(base .. "/p" .. i, {ca_file = certs.ca, pool = pool})),
+            "secure /p" .. i .. "\n", "pooled TLS fetch " .. i)
+    end
+    h.eq(stats.connections - before, 1, "three pooled TLS fetches, one connection")
+    h.raises("EVERIFY", http_client.fetch, base .. "/x", {ca_file = certs.untrusted, pool = pool})
+    http_client.fetch(base .. "/x", {ca_file = certs.ca, verify = false, pool = pool})
+    h.eq(stats.connections - before, 3, "other TLS settings, other connections")
+    h.eq(pool:count(), 2, "two idle TLS connections")
+    pool:close()
+    -- a server that closes idle TLS connections after 0.2 s
+    local qport, quick = t.serve(handlers, {tls = sctx, idle_timeout = 0.2})
+    local qbase = "https://localhost:" .. qport
+    http_client.fetch(qbase .. "/1", {ca_file = certs.ca, pool = pool})
+    h.sleep(0.5)
+    h.eq(select(4, http_client.fetch(qbase .. "/2", {ca_file = certs.ca, pool = pool})),
+        "secure /2\n", "fetch after the server closed the pooled TLS connection")
+    h.eq(quick.connections, 2, "the closed TLS connection was not reused")
+    pool:close()
+    quick.stop()
+
     -- plain text to the TLS port: that connection fails, the server goes on
     t.raw(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 2)
     code = http_client.fetch(base .. "/after", {ca_file = certs.ca})

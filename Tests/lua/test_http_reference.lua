@@ -78,6 +78,7 @@ h.run(function()
     local acceptor = thread.attach(http_server.serve, listener, {GET = function() return {data = "served"} end})
     local code, _, _, data = http_client.fetch("http://127.0.0.1:" .. port .. "/")
     h.eq(data, "served", "served by serve()")
+    http_client.default_pool:close()   -- the kept-alive connection's server thread ends too
     listener:close()
     thread.wait_all({acceptor})
     h.eq(coroutine.status(acceptor), "dead", "serve returned after the listener closed")

@@ -439,6 +439,15 @@ local cases = {
     end },
     { "timerfd:get_fd", 1, 0, function() local t = timerfd.new(); return function(...) return type(t.get_fd(...)) end, { t } end },
     { "timerfd:close", 1, 0, function() local t = timerfd.new(); return t.close, { t } end },
+    -- ratchet.http2
+    { "http2.new", 1, 1, function() return function(...) return type(ratchet.http2.new(...)) end, { "server", {} } end },
+    { "http2:respond", 3, 4, function() local s = ratchet.http2.new("server"); return s.respond, { s, 1, 200, {}, "x", false, "d" } end },
+    { "http2:request", 5, 3, function() local s = ratchet.http2.new("client"); return s.request, { s, "GET", "http", "h", "/", {}, "b", false } end },
+    { "http2:send", 3, 1, function() local s = ratchet.http2.new("client"); return s.send, { s, 1, "x", true } end },
+    { "http2:reset", 2, 1, function() local s = ratchet.http2.new("server"); return s.reset, { s, 1, 0 } end },
+    { "http2:terminate", 1, 1, function() local s = ratchet.http2.new("server"); return s.terminate, { s, 0 } end },
+    { "http2:output", 1, 0, function() local s = ratchet.http2.new("server"); return s.output, { s } end },
+    { "http2:event", 1, 0, function() local s = ratchet.http2.new("server"); return s.event, { s } end },
 }
 
 h.run(function()

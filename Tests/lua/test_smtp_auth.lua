@@ -106,6 +106,14 @@ do
     helper.eq(lines[#lines]:sub(1, 3), "421", "too many failed AUTH")
 end
 
+-- A response ended by a bare LF is refused (500 5.5.2), like a command line.
+do
+    local lines = session("EHLO x\r\nAUTH LOGIN\r\n" .. b64("alice") .. "\nQUIT\r\n")
+    local tail = { table.unpack(lines, #lines - 2) }
+    helper.eq(table.concat(tail, "|"), "334 VXNlcm5hbWU6|500 5.5.2 Bare <LF> received, lines end with <CR><LF>|221 2.0.0 Bye",
+        "bare LF response")
+end
+
 -- Argument checks.
 helper.raises_msg("check must be a function", auth.new, {})
 helper.raises_msg("unsupported mechanism", auth.new, { mechanisms = { "XOAUTH" }, check = print })

@@ -52,5 +52,13 @@ helper.run(function()
     local failed = helper.sh("ls " .. spool .. "/failed")
     assert(failed:find("%.env") and failed:find("%.eml"), "failed message not in spool/failed:\n" .. mta:output())
     helper.eq(helper.read_file(smart .. "/2.eml"), nil, "refused message not delivered")
+
+    -- An EHLO name with a bare CR or NUL (it would go into Received:) is refused.
+    local r = peer.raw(helper.connect(port))
+    r:reply()
+    r:send("EHLO evil\r.test\r\nEHLO evil\0.test\r\nQUIT\r\n")
+    helper.eq(r:reply():sub(1, 4), "501 ", "EHLO with a bare CR")
+    helper.eq(r:reply():sub(1, 4), "501 ", "EHLO with a NUL")
+    helper.eq(r:reply():sub(1, 4), "221 ", "QUIT")
 end)
 print("ok")

@@ -107,13 +107,20 @@ do
 end
 -- }}}
 
--- {{{ Extensions: the defaults, SIZE only when set, no STARTTLS without a context.
+-- {{{ Extensions: the defaults (SIZE 35 MiB, none with max_message_size 0), no STARTTLS
+-- without a context.
 do
-    local lines = session("EHLO x\r\nQUIT\r\n")
-    local ext = {}
-    for i = 3, #lines - 1 do ext[#ext + 1] = lines[i]:sub(5) end
-    helper.eq(table.concat(ext, " "), "8BITMIME PIPELINING ENHANCEDSTATUSCODES SMTPUTF8 CHUNKING", "default extensions")
-    lines = session("EHLO x\r\nQUIT\r\n", {}, { max_message_size = 1000 })
+    local function extensions(options)
+        local lines = session("EHLO x\r\nQUIT\r\n", {}, options)
+        local ext = {}
+        for i = 3, #lines - 1 do ext[#ext + 1] = lines[i]:sub(5) end
+        return table.concat(ext, " ")
+    end
+    helper.eq(extensions(), "SIZE 36700160 8BITMIME PIPELINING ENHANCEDSTATUSCODES SMTPUTF8 CHUNKING", "default extensions")
+    helper.eq(extensions({ max_message_size = 0 }), "8BITMIME PIPELINING ENHANCEDSTATUSCODES SMTPUTF8 CHUNKING",
+        "no SIZE with max_message_size 0")
+    helper.eq(extensions({ max_message_size = false }):match("^SIZE") , nil, "no SIZE with max_message_size false")
+    local lines = session("EHLO x\r\nQUIT\r\n", {}, { max_message_size = 1000 })
     has_ext(lines, "SIZE 1000")
     local sock = fake.new({ "EHLO x\r\nQUIT\r\n" })
     local srv = server.new(sock, {}, {}, nil)
@@ -151,7 +158,7 @@ do
         "RSET please",                -- 501
         "FOO bar",                    -- 500
         "QUIT",
-    }, "\r\n") .. "\r\n", {}, { max_errors = 100 })
+    }, "\r\n") .. "\r\n", {}, { max_errors = 100, max_message_size = 0 })
     local want = {
         "220 ", "503 5.5.1 Bad sequence", "250-Hello x", "503 5.5.1 Bad sequence",
         "503 5.5.1 No valid sender given", "501 5.5.4 Syntax error in parameters",
@@ -278,7 +285,7 @@ do
     local lines, sock = session({ TXN, "hi\r\n.\r\nQUIT\r\n" })
     -- banner | EHLO+MAIL+RCPT+354 | 250 data + 221
     helper.eq(#sock.sent, 3, "writes for a pipelined session")
-    helper.eq(#lines, 1 + 6 + 3 + 1 + 1, "replies")
+    helper.eq(#lines, 1 + 7 + 3 + 1 + 1, "replies")   -- the EHLO reply: greeting and 6 extensions
 end
 -- }}}
 
@@ -339,13 +346,24 @@ do
 end
 -- }}}
 
--- {{{ Lower-case commands and bare LF line endings.
+-- {{{ Lower-case commands; a command ended by a bare LF is refused (500 5.5.2, it counts
+-- as an error) and never runs, whatever follows it (test_smtp_smuggling: over TCP).
 do
     local got
-    local lines = session("ehlo x\nmail from:<a@b>\nrcpt to:<c@d>\ndata\nhello\n.\nquit\n",
+    local lines = session("ehlo x\r\nmail from:<a@b>\r\nrcpt to:<c@d>\r\ndata\r\nhello\r\n.\r\nquit\r\n",
         { HAVE_DATA = function(_, r, data) got = data end })
-    helper.eq(got, "hello", "bare LF session")
+    helper.eq(got, "hello", "lower-case session")
     helper.eq(lines[#lines], "221 2.0.0 Bye", "quit")
+    got = nil
+    local srv
+    lines, _, srv = session("ehlo x\nmail from:<a@b>\nrcpt to:<c@d>\ndata\nhello\n.\nNOOP\r\nquit\n",
+        { HAVE_DATA = function(_, r, data) got = data end })
+    for i = 2, 7 do helper.eq(lines[i], "500 5.5.2 Bare <LF> received, lines end with <CR><LF>", "bare LF line " .. i) end
+    helper.eq(lines[8], "250 2.0.0 Ok", "a CRLF command after them")
+    helper.eq(lines[9], "500 5.5.2 Bare <LF> received, lines end with <CR><LF>", "bare LF QUIT")
+    helper.eq(got, nil, "no message")
+    helper.eq(srv.ehlo_as, nil, "no EHLO ran")
+    helper.eq(srv.errors, 7, "each bare LF line is an error")
 end
 -- }}}
 -- {{{ STARTTLS and TLS-on-connect control flow, with a stand-in for ratchet.ssl

@@ -38,11 +38,26 @@ helper.eq(data_sender.encode("a\r\n.\r\nb"), "a\r\n..\r\nb\r\n.\r\n", "dot line 
 helper.eq(data_sender.encode("a\nb\r\nc\rd"), "a\r\nb\r\nc\rd\r\n.\r\n", "bare LF")
 helper.eq(data_sender.encode("x\n.y"), "x\r\n..y\r\n.\r\n", "stuffing after a bare LF")
 
--- The reader keeps line endings as received and accepts "." LF as the end.
+-- Only CRLF "." CRLF ends a message (SMTP smuggling): the other end-of-data shapes are
+-- data, kept as received, and a dot is un-stuffed only at the start of a CRLF line.
+-- Every read size.
 do
-    local io = smtp_io.new(fake.new({ "a\nb\r\n..c\n.\nQUIT\r\n" }))
-    helper.eq(data_reader.new(io):recv(), "a\nb\r\n.c", "bare LF message")
-    helper.eq(io:recv_line(), "QUIT", "after bare LF message")
+    local shapes = {
+        { "\n.\n", "\n.\n" }, { "\n.\r\n", "\n.\r\n" }, { "\r.\r\n", "\r.\r\n" }, { "\r.\r", "\r.\r" },
+        { "\n..\n", "\n..\n" }, { "\r\n.\n", "\r\n\n" }, { "\r\n.\r\r\n", "\r\n\r\r\n" },
+        { "\r\n..\r\n", "\r\n.\r\n" },
+    }
+    for _, shape in ipairs(shapes) do
+        local sent = "a" .. shape[1] .. "MAIL FROM:<evil@x>\r\nRCPT TO:<v@x>\r\nDATA\r\nsmuggled"
+        local want = "a" .. shape[2] .. "MAIL FROM:<evil@x>\r\nRCPT TO:<v@x>\r\nDATA\r\nsmuggled"
+        local wire = sent .. "\r\n.\r\nQUIT\r\n"
+        for n = 1, #wire do
+            local io = smtp_io.new(fake.new(fake.split(wire, n)))
+            local got = data_reader.new(io):recv()
+            if got ~= want then error(("shape %q, read size %d: got %q"):format(shape[1], n, tostring(got))) end
+            helper.eq(io:recv_line(), "QUIT", "command after the message")
+        end
+    end
 end
 
 -- The original's example from the reference.

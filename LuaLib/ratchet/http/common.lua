@@ -134,14 +134,21 @@ common.reasons = {
 }
 
 -- The Date header line, formatted at most once a second.
-local date_time, date_line = -1, ""
+local date_time, date_line, date_value = -1, "", ""
 function common.date_line()
     local now = os.time()
     if now ~= date_time then
         date_time = now
-        date_line = "Date: " .. os.date("!%a, %d %b %Y %H:%M:%S GMT", now) .. "\r\n"
+        date_value = os.date("!%a, %d %b %Y %H:%M:%S GMT", now)
+        date_line = "Date: " .. date_value .. "\r\n"
     end
     return date_line
+end
+
+--- The Date header's value (HTTP/2 sends fields, not lines).
+function common.http_date()
+    common.date_line()
+    return date_value
 end
 
 --- Is `err` a failure of the connection itself (peer gone, timeout, TLS failure), as opposed

@@ -3,6 +3,7 @@
 -- Persistent connections, pipelining, chunked bodies both ways, limits with proper replies.
 require "ratchet"
 local common = require "ratchet.http.common"
+local h2 = require "ratchet.http.h2_server"
 
 local find, sub, byte, upper, lower, format = string.find, string.sub, string.byte, string.upper,
     string.lower, string.format
@@ -406,7 +407,9 @@ local function serve(self, c)
         c.enc = c.sock:encrypt(opt.tls)
         c.enc:server_handshake()
     end
-    local buf, pos = "", 1
+    -- HTTP/2 (ALPN "h2", or the connection preface on cleartext) is served by h2_server.lua
+    local buf, pos = h2.start(self, c, recv, dispatch), 1
+    if not buf then return end
     while true do
         if pos > #buf then
             if c.nout > 0 then flush(c) end

@@ -110,14 +110,15 @@ end
 local function challenge(server, text)
     server.io:send_reply("334", text)
     server.io:flush_send()
-    local line = server.io:recv_line(MAX_RESPONSE_LINE)
-    return auth.decode_response(server, line)
+    local line, why = server.io:recv_line(MAX_RESPONSE_LINE)
+    return auth.decode_response(server, line, why)
 end
 
 -- A client response: "*" cancels (RFC 4954 4), anything else must be base64.
-function auth.decode_response(server, line)
+function auth.decode_response(server, line, why)
     if line == nil then
         server.errors = server.errors + 1
+        if why == "bare LF" then return nil, reply("500", "5.5.2", "Bare <LF> received, lines end with <CR><LF>") end
         return nil, reply("500", "5.5.6", "Authentication exchange line is too long")
     elseif line == "*" then
         return nil, reply("501", "5.0.0", "Authentication cancelled")

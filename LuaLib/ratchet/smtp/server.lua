@@ -16,37 +16,55 @@ ratchet.smtp.server = server
 -- with ESMTP parameters grow, so commands get the text-line limit.
 local DEFAULT_MAX_LINE = 1000
 local DEFAULT_MAX_ERRORS = 10
--- RFC 5321 4.5.3.2.7: the server waits at least 5 minutes for the next command.
+-- RFC 5321 4.5.3.2.7: the server waits at least 5 minutes for the next command. That
+-- is also the most a whole command line may take (a client dribbling a byte before each
+-- read timeout would otherwise hold the session for ever).
 local DEFAULT_IDLE_TIMEOUT = 300
+-- Once its allowance (command_timeout) is used, a message must come at least this fast
+-- (octets per second), Postfix's smtpd_min_data_rate default.
+local DEFAULT_MIN_DATA_RATE = 500
+-- Without a limit a message is buffered whole; 35 MiB is what large providers accept.
+local DEFAULT_MAX_MESSAGE_SIZE = 35 * 1024 * 1024
+-- Bytes that never belong in a domain, address or parameter: controls other than TAB.
+-- Refusing them keeps NUL and bare CR out of replies and of what handlers log or write
+-- (a Received: header).
+local CONTROL = "[%z\1-\8\10-\31\127]"
 
 -- Errors that only mean the peer went away: the session ends quietly.
 local QUIET_ERRORS = { "ECONNCLOSED", "SSLERROR", "SSLEOF", "ECONNRESET", "EPIPE", "ENOTCONN" }
 
 -- Handler names that are callbacks, never commands a client may call (the original
 -- answered a client's "BANNER" with the greeting again).
-local NOT_COMMANDS = { BANNER = true, CLOSE = true, HAVE_DATA = true }
+local NOT_COMMANDS = { BANNER = true, CLOSE = true, HAVE_DATA = true, DATA_CHUNK = true }
 
 local commands = {}
 
 --- new(socket, handlers, tls_context, tls_immediately, options). `options` is an
--- extension beyond the original: max_message_size (advertised as SIZE and enforced),
--- max_line, max_errors, idle_timeout (seconds).
+-- extension beyond the original: max_message_size (advertised as SIZE and enforced;
+-- default 35 MiB, 0 or false for none), max_line, max_errors, idle_timeout and
+-- command_timeout (seconds), min_data_rate (octets per second).
 function server.new(socket, handlers, tls_context, tls_immediately, options)
     local self = setmetatable({}, server)
     options = options or {}
     self.handlers = handlers or {}
     self.io = smtp_io.new(socket)
+    -- RFC 5321 2.3.8: lines end in CRLF. A bare LF is how SMTP smuggling splits commands.
+    self.io.forbid_bare_lf = true
     self.tls_context = tls_context
     self.tls_immediately = tls_immediately
 
     self.max_line = options.max_line or DEFAULT_MAX_LINE
     self.max_errors = options.max_errors or DEFAULT_MAX_ERRORS
     self.idle_timeout = options.idle_timeout
+    self.command_timeout = options.command_timeout or math.max(options.idle_timeout or 0, DEFAULT_IDLE_TIMEOUT)
+    self.min_data_rate = options.min_data_rate or DEFAULT_MIN_DATA_RATE
     self.errors = 0
 
     local ext = smtp_extensions.new()
     self.extensions = ext
-    if options.max_message_size then ext:add("SIZE", tostring(math.floor(options.max_message_size))) end
+    local max_size = options.max_message_size
+    if max_size == nil then max_size = DEFAULT_MAX_MESSAGE_SIZE end
+    if max_size and max_size > 0 then ext:add("SIZE", tostring(math.floor(max_size))) end
     ext:add("8BITMIME")
     ext:add("PIPELINING")
     ext:add("ENHANCEDSTATUSCODES")
@@ -128,6 +146,10 @@ function server:line_too_long(message)
     send_error(self, "500", "5.5.2", "Line too long", message)
 end
 
+function server:bare_newline(message)
+    send_error(self, "500", "5.5.2", "Bare <LF> received, lines end with <CR><LF>", message)
+end
+
 function server:timed_out(command, arg, message)
     self:send_ESC_reply({ code = "421", message = message or "Connection timed out.",
         enhanced_status_code = "4.4.2" })
@@ -179,7 +201,7 @@ end
 -- {{{ built-in commands
 
 function commands.EHLO(self, ehlo_as)
-    if ehlo_as == "" then return self:bad_arguments("EHLO", ehlo_as) end
+    if ehlo_as == "" or ehlo_as:find(CONTROL) then return self:bad_arguments("EHLO", ehlo_as) end
     local reply = { code = "250", message = "Hello " .. ehlo_as }
     if self.handlers.EHLO then
         self.handlers:EHLO(reply, ehlo_as)
@@ -201,7 +223,7 @@ function commands.EHLO(self, ehlo_as)
 end
 
 function commands.HELO(self, helo_as)
-    if helo_as == "" then return self:bad_arguments("HELO", helo_as) end
+    if helo_as == "" or helo_as:find(CONTROL) then return self:bad_arguments("HELO", helo_as) end
     local reply = { code = "250", message = "Hello " .. helo_as }
     if self.handlers.EHLO then
         self.handlers:EHLO(reply, helo_as, true)
@@ -280,6 +302,7 @@ local function parse_params(rest)
 end
 
 function commands.MAIL(self, arg)
+    if arg:find(CONTROL) then return self:bad_arguments("MAIL", arg) end
     local address, rest = parse_path(arg, "[fF][rR][oO][mM]")
     local params = address and parse_params(rest)
     if not params then return self:bad_arguments("MAIL", arg) end
@@ -325,6 +348,7 @@ function commands.MAIL(self, arg)
 end
 
 function commands.RCPT(self, arg)
+    if arg:find(CONTROL) then return self:bad_arguments("RCPT", arg) end
     local address, rest = parse_path(arg, "[tT][oO]")
     if not address or not parse_params(rest) then return self:bad_arguments("RCPT", arg) end
     if not self.have_mailfrom then return self:bad_sequence("RCPT", arg) end
@@ -335,6 +359,17 @@ function commands.RCPT(self, arg)
     end
     self:send_ESC_reply(reply)
     self.have_rcptto = self.have_rcptto or (tostring(reply.code) == "250")
+end
+
+-- A reader of the message that streams it to the DATA_CHUNK handler when there is one
+-- (`discard`: a BDAT chunk to drop), paced by command_timeout and min_data_rate.
+local function message_reader(self, discard)
+    local sink
+    if self.handlers.DATA_CHUNK and not discard then
+        sink = function(piece) self.handlers:DATA_CHUNK(piece) end
+    end
+    local pace = { allowance = self.command_timeout, min_rate = self.min_data_rate }
+    return data_reader.new(self.io, discard and 1 or self:size_limit(), sink, pace)
 end
 
 -- After a whole message (DATA, or the LAST BDAT chunk): HAVE_DATA and the final reply.
@@ -371,7 +406,7 @@ function commands.DATA(self, arg)
     self.io:flush_send()
 
     if tostring(reply.code) == "354" then
-        local data, err = data_reader.new(self.io, self:size_limit()):recv()
+        local data, err = message_reader(self):recv()
         deliver(self, data, err)
     end
 end
@@ -397,7 +432,7 @@ function commands.BDAT(self, arg)
             self.handlers:DATA(reply)
         end
         if tostring(reply.code) == "354" then
-            self.bdat = data_reader.new(self.io, self:size_limit())
+            self.bdat = message_reader(self)
         else
             refusal = function() self:send_ESC_reply(reply) end
         end
@@ -405,7 +440,7 @@ function commands.BDAT(self, arg)
 
     if refusal then
         -- The chunk is on its way regardless; it is read and dropped.
-        data_reader.new(self.io, 1):recv_chunk(size)
+        message_reader(self, true):recv_chunk(size)
         return refusal()
     end
 
@@ -496,9 +531,9 @@ local function handle_session(self)
     local command
     repeat
         local arg
-        command, arg = self.io:recv_command(self.max_line)
+        command, arg = self.io:recv_command(self.max_line, self.command_timeout)
         if not command then
-            self:line_too_long()
+            if arg == "bare LF" then self:bare_newline() else self:line_too_long() end
         elseif commands[command] then
             commands[command](self, arg)
         elseif not NOT_COMMANDS[command] and self.handlers[command] then

@@ -25,6 +25,10 @@ function smtp_io.closed_error()
     return ratchet.error.new("Connection closed.", "ECONNCLOSED", "ratchet.smtp.io.recv()")
 end
 
+function smtp_io.deadline_error()
+    return ratchet.error.new("Deadline passed.", "ETIMEDOUT", "ratchet.smtp.io.recv()")
+end
+
 --- Shuts TLS down (errors ignored: the peer may be gone) and closes the socket. The
 -- close_notify is sent without waiting for the peer's: after QUIT nothing more is read, and
 -- a peer that keeps the connection open must not hold the session until the timeout.
@@ -64,11 +68,32 @@ function smtp_io:flush_send()
     send_all(self.socket, table.concat(buf))
 end
 
+-- One socket read, bounded by `self.deadline` (ratchet.now() time) when set: the
+-- socket's timeout bounds each read, the deadline all of them, so a peer that sends a
+-- byte just before each timeout cannot hold a line or a message open for ever.
+local function socket_recv(self)
+    local sock = self.socket
+    local deadline = self.deadline
+    if not deadline or not sock.set_timeout then return sock:recv(self.recv_size) end
+    local left = deadline - ratchet.now()
+    if left <= 0 then error(smtp_io.deadline_error()) end
+    local per_read = sock:get_timeout()
+    if per_read >= 0 and per_read <= left then return sock:recv(self.recv_size) end
+    sock:set_timeout(left)
+    local ok, received = pcall(sock.recv, sock, self.recv_size)
+    sock:set_timeout(per_read)
+    if not ok then
+        if ratchet.error.is(received, "ETIMEDOUT") then error(smtp_io.deadline_error()) end
+        error(received, 0)
+    end
+    return received
+end
+
 -- One socket read. Whatever is waiting to be sent goes out first: the peer may be
 -- waiting for it before it says anything more.
 local function read_chunk(self)
     self:flush_send()
-    local received = self.socket:recv(self.recv_size)
+    local received = socket_recv(self)
     if received == nil or received == "" then
         error(smtp_io.closed_error())
     end
@@ -100,7 +125,8 @@ end
 
 --- Next line without its line ending (LF, or CRLF). With `max_len` (octets counting the
 -- CRLF), a longer line is read to its end and discarded and the result is
--- `nil, "too long"`; the buffer never grows past the limit.
+-- `nil, "too long"`; the buffer never grows past the limit. When `forbid_bare_lf` is set
+-- (the server), a line ended by a bare LF is dropped and the result is `nil, "bare LF"`.
 function smtp_io:recv_line(max_len)
     local buf = self.recv_buffer
     local discarding = false
@@ -110,11 +136,12 @@ function smtp_io:recv_line(max_len)
         if nl then
             self.recv_buffer = buf:sub(nl + 1)
             if discarding then return nil, "too long" end
+            local crlf = buf:byte(nl - 1) == 13
+            if not crlf and self.forbid_bare_lf then return nil, "bare LF" end
             -- A bare LF counts as the two octets CRLF would have been.
-            local len = buf:byte(nl - 1) == 13 and nl or nl + 1
+            local len = crlf and nl or nl + 1
             if max_len and len > max_len then return nil, "too long" end
-            local line_end = buf:byte(nl - 1) == 13 and nl - 2 or nl - 1
-            return buf:sub(1, line_end)
+            return buf:sub(1, crlf and nl - 2 or nl - 1)
         end
         if max_len and #buf >= max_len then
             discarding = true
@@ -129,9 +156,12 @@ end
 
 --- Server side: the next command as `COMMAND, argument` (the command word upper-cased,
 -- the argument trimmed). A line that does not start with letters comes back whole as
--- the command with an empty argument. A line over `max_len` gives `nil, "too long"`.
-function smtp_io:recv_command(max_len)
+-- the command with an empty argument. A refused line gives `nil, why` (recv_line).
+-- `time_limit` (seconds) bounds the whole line, the wait for its first byte included.
+function smtp_io:recv_command(max_len, time_limit)
+    self.deadline = time_limit and ratchet.now() + time_limit
     local line, err = self:recv_line(max_len)
+    self.deadline = nil
     if not line then return nil, err end
     local command, arg = line:match("^(%a+)%s*(.-)%s*$")
     if command then

@@ -1,0 +1,276 @@
+import CLua
+import CNGHTTP2
+import Glibc
+
+/// `ratchet.http2`: `new(role, options)` and the session methods. A session does no I/O; the
+/// HTTP/2 server and client in LuaLib/ratchet/http/h2_*.lua move its bytes over a ratchet
+/// socket. Failures of the protocol come back as nil and a message, never as a raised error.
+enum HTTP2Library {
+    static func open(_ lua: Lua) -> Int32 {
+        HTTP2Session.registerMetatable(lua, methods: [
+            ("receive", receive), ("output", output), ("event", event),
+            ("respond", respond), ("request", request), ("send", send), ("buffered", buffered),
+            ("reset", reset), ("shutdown", shutdown), ("terminate", terminate),
+            ("want_read", wantRead), ("want_write", wantWrite), ("close", close),
+        ])
+        return lua.pushLibrary([("new", new)])
+    }
+
+    private static func notSession(_ lua: Lua) -> Int32 { lua.typeError(1, "ratchet.http2.session") }
+
+    /// An optional non-negative integer field of the options table.
+    private static func option(_ lua: Lua, _ name: StaticString, _ absent: Int, max: Int) -> (Int?, Int32) {
+        guard lua.type(2) == LUA_TTABLE else { return (absent, 0) }
+        let found = lua.getField(2, name) != LUA_TNIL
+        let v = lua.integer(-1)
+        lua.pop()
+        guard found else { return (absent, 0) }
+        guard let v, v >= 0, v <= max else {
+            return (nil, lua.argError(2, "option '\(name)' must be an integer from 0 to \(max)"))
+        }
+        return (v, 0)
+    }
+
+    /// new(role, options): role "server" or "client". options: max_concurrent_streams (100),
+    /// max_header_list_size (16384; larger header lists are refused with 431),
+    /// max_headers (0: no limit; more fields in a message are refused with 431),
+    /// max_body_bytes (8 MiB; larger bodies are refused with 413; 0: no limit),
+    /// window_size (1 MiB: each stream's receive window, the connection's is 16 times it).
+    /// The session's SETTINGS (and a client's preface) are the first `output()`.
+    static let new: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        let role = lua.string(1)
+        guard role == "server" || role == "client" else { return lua.argError(1, "\"server\" or \"client\" expected") }
+        if !lua.isNoneOrNil(2) && lua.type(2) != LUA_TTABLE { return lua.typeError(2, "table") }
+        let (streams, e1) = option(lua, "max_concurrent_streams", 100, max: Int(Int32.max)); guard let streams else { return e1 }
+        let (headerList, e2) = option(lua, "max_header_list_size", 16384, max: Int(Int32.max)); guard let headerList else { return e2 }
+        let (body, e3) = option(lua, "max_body_bytes", 8 << 20, max: Int.max); guard let body else { return e3 }
+        let (window, e4) = option(lua, "window_size", 1 << 20, max: (1 << 31) - 1 >> 4); guard let window else { return e4 }
+        let (fields, e5) = option(lua, "max_headers", 0, max: Int(Int32.max)); guard let fields else { return e5 }
+
+        let s = HTTP2Session(server: role == "server")
+        s.maxHeaderListSize = headerList
+        s.maxBodyBytes = body
+        s.maxFields = fields
+        // nghttp2's defaults hold: received messages are checked against RFC 9113 8
+        // (pseudo-headers, field names, content-length), window updates are automatic,
+        // and SETTINGS/PING floods end the session.
+        guard s.start(options: nil), let ns = s.session else { return lua.raise("nghttp2_session_new failed") }
+        var iv = [
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: UInt32(streams)),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: UInt32(headerList)),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: UInt32(window)),
+        ]
+        if !s.isServer { iv.append(nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0)) }
+        if headerList == 0 { iv.remove(at: 1) }
+        _ = nghttp2_submit_settings(ns, UInt8(NGHTTP2_FLAG_NONE.rawValue), iv, iv.count)
+        _ = nghttp2_session_set_local_window_size(ns, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, Int32(window << 4))
+        HTTP2Session.push(lua, s)
+        return 1
+    }
+
+    private static func fail(_ lua: Lua, _ message: String) -> Int32 {
+        lua.pushNil()
+        lua.push(message)
+        return 2
+    }
+
+    /// receive(bytes) → true, or nil and why the connection must end (after sending output()).
+    static let receive: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        guard let b = lua.bytes(2) else { return lua.typeError(2, "string") }
+        if let problem = s.receive(b) { return fail(lua, problem) }
+        lua.push(true)
+        return 1
+    }
+
+    /// output() → the bytes to send now (at most about 256 KiB per call), or nil.
+    static let output: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        if let problem = s.output(into: &s.outBuffer, limit: 256 << 10) {
+            s.outBuffer.removeAll(keepingCapacity: true)
+            return fail(lua, problem)
+        }
+        if s.outBuffer.isEmpty { lua.pushNil(); return 1 }
+        s.outBuffer.withUnsafeBytes { lua.push(bytes: $0.baseAddress, count: $0.count) }
+        s.outBuffer.removeAll(keepingCapacity: s.outBuffer.count <= 1 << 18)
+        return 1
+    }
+
+    /// event() → the next event, or nothing:
+    /// "message", stream, headers, body (nil when none) — a complete request or response;
+    /// "refused", stream, status (431 or 413) — over a limit, its content dropped;
+    /// "reset", stream, error code — closed before its message was complete;
+    /// "goaway", last stream id, error code.
+    static let event: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        guard let e = s.nextEvent() else { return 0 }
+        switch e {
+        case .message(let id, let st):
+            lua.push("message"); lua.push(id)
+            HTTP2Fields.push(lua, st)
+            if st.hasBody {
+                st.body.withUnsafeBytes { lua.push(bytes: $0.baseAddress, count: $0.count) }
+            } else {
+                lua.pushNil()
+            }
+            st.fieldBytes = []; st.fields = []; st.body = []
+            return 4
+        case .refused(let id, let status):
+            lua.push("refused"); lua.push(id); lua.push(status)
+        case .reset(let id, let code):
+            lua.push("reset"); lua.push(id); lua.push(Int(code))
+        case .goaway(let last, let code):
+            lua.push("goaway"); lua.push(last); lua.push(Int(code))
+        }
+        return 3
+    }
+
+    /// A stream id argument (a positive 31-bit integer).
+    private static func streamID(_ lua: Lua, _ i: Int32) -> Int32? {
+        guard let v = lua.integer(i), v > 0, v <= Int(Int32.max) else { return nil }
+        return Int32(v)
+    }
+
+    /// A body argument: nil or a string. `more`: further bytes come with send().
+    private static func bodyProvider(_ lua: Lua, _ s: HTTP2Session, _ st: HTTP2Stream, _ i: Int32, more: Bool) -> Bool {
+        if let b = lua.bytes(i) { st.out.append(contentsOf: b) }
+        st.outEnded = !more
+        return more || !st.out.isEmpty
+    }
+
+    /// respond(stream, status, headers, body, more, date) → true, or nil and a message (the
+    /// stream is gone: reset by the peer). headers: name → value or array of values.
+    /// body: a string or nil; with `more`, the body continues with send(). date: a Date
+    /// field to add (the caller knows whether the headers have one).
+    static let respond: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        lua.setTop(7)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        guard let id = streamID(lua, 2) else { return lua.typeError(2, "stream id") }
+        guard let status = lua.integer(3), (100...999).contains(status) else { return lua.argError(3, "status code from 100 to 999 expected") }
+        if !lua.isNoneOrNil(5) && lua.type(5) != LUA_TSTRING { return lua.typeError(5, "string") }
+        guard let ns = s.session else { return fail(lua, "the session is closed") }
+        guard let st = s.streams[id] else { return fail(lua, "stream \(id) is closed") }
+        let hasBody = bodyProvider(lua, s, st, 5, more: lua.toBool(6))
+        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: HTTP2Callbacks.readBody)
+        var pseudo = [(":status", Array(String(status).utf8))]
+        if let date = lua.bytes(7) { pseudo.append(("date", Array(date))) }
+        let (rc, problem) = HTTP2Fields.withList(lua, pseudo: pseudo, table: 4) { nv, n in
+            hasBody ? nghttp2_submit_response(ns, id, nv, n, &provider) : nghttp2_submit_response(ns, id, nv, n, nil)
+        }
+        if let problem { return lua.argError(4, problem) }
+        if let rc, rc != 0 { return fail(lua, String(cString: nghttp2_strerror(rc))) }
+        lua.push(true)
+        return 1
+    }
+
+    /// request(method, scheme, authority, path, headers, body, more) → stream id, or nil and
+    /// a message (no new stream allowed: GOAWAY received, or the stream ids ran out).
+    static let request: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        lua.setTop(8)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        var pseudo: [(String, [UInt8])] = []
+        for (i, name) in [(Int32(2), ":method"), (3, ":scheme"), (4, ":authority"), (5, ":path")] {
+            guard let b = lua.bytes(i) else { return lua.typeError(i, "string") }
+            pseudo.append((name, Array(b)))
+        }
+        if !lua.isNoneOrNil(7) && lua.type(7) != LUA_TSTRING { return lua.typeError(7, "string") }
+        guard let ns = s.session else { return fail(lua, "the session is closed") }
+        guard nghttp2_session_check_request_allowed(ns) != 0 else { return fail(lua, "no new stream allowed (GOAWAY)") }
+        let st = HTTP2Stream()
+        let hasBody = bodyProvider(lua, s, st, 7, more: lua.toBool(8))
+        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: HTTP2Callbacks.readBody)
+        let (rc, problem) = HTTP2Fields.withList(lua, pseudo: pseudo, table: 6) { nv, n in
+            hasBody ? nghttp2_submit_request(ns, nil, nv, n, &provider, nil) : nghttp2_submit_request(ns, nil, nv, n, nil, nil)
+        }
+        if let problem { return lua.argError(6, problem) }
+        guard let id = rc, id > 0 else { return fail(lua, String(cString: nghttp2_strerror(rc ?? 0))) }
+        s.streams[id] = st
+        lua.push(id)
+        return 1
+    }
+
+    /// send(stream, bytes, last) → true, or nil when the stream is gone or already ended.
+    static let send: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        guard let id = streamID(lua, 2) else { return lua.typeError(2, "stream id") }
+        guard let b = lua.bytes(3) else { return lua.typeError(3, "string") }
+        if s.send(id, b, last: lua.toBool(4)) { lua.push(true) } else { lua.pushNil() }
+        return 1
+    }
+
+    /// buffered(stream) → body bytes queued and not yet sent (flow control), or nil if the
+    /// stream is gone.
+    static let buffered: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        guard let id = streamID(lua, 2) else { return lua.typeError(2, "stream id") }
+        if let st = s.streams[id] { lua.push(st.buffered) } else { lua.pushNil() }
+        return 1
+    }
+
+    /// An optional HTTP/2 error code argument (default NO_ERROR).
+    private static func errorCode(_ lua: Lua, _ i: Int32) -> UInt32? {
+        if lua.isNoneOrNil(i) { return 0 }
+        guard let v = lua.integer(i), v >= 0, v <= Int(UInt32.max) else { return nil }
+        return UInt32(v)
+    }
+
+    /// reset(stream, code): RST_STREAM (default code NO_ERROR, 0; INTERNAL_ERROR is 2).
+    static let reset: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        guard let id = streamID(lua, 2) else { return lua.typeError(2, "stream id") }
+        guard let code = errorCode(lua, 3) else { return lua.typeError(3, "error code") }
+        if let ns = s.session { _ = nghttp2_submit_rst_stream(ns, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, code) }
+        return 0
+    }
+
+    /// shutdown(): a graceful GOAWAY naming the last stream received; those finish, no new
+    /// ones are accepted, and want_read()/want_write() turn false once all are done.
+    static let shutdown: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        if let ns = s.session {
+            _ = nghttp2_submit_goaway(ns, UInt8(NGHTTP2_FLAG_NONE.rawValue),
+                                      nghttp2_session_get_last_proc_stream_id(ns), 0, nil, 0)
+        }
+        return 0
+    }
+
+    /// terminate(code): GOAWAY with the error code; the session then only sends it.
+    static let terminate: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        guard let code = errorCode(lua, 2) else { return lua.typeError(2, "error code") }
+        if let ns = s.session { _ = nghttp2_session_terminate_session(ns, code) }
+        return 0
+    }
+
+    static let wantRead: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        lua.push(s.session.map { nghttp2_session_want_read($0) != 0 } ?? false)
+        return 1
+    }
+
+    static let wantWrite: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        lua.push(s.session.map { nghttp2_session_want_write($0) != 0 } ?? false)
+        return 1
+    }
+
+    static let close: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        s.close(lua)
+        return 0
+    }
+}

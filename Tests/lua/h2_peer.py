@@ -1,0 +1,180 @@
+"""A raw HTTP/2 client (hyperframe and hpack, from python3-h2) that sends what a well-behaved
+client never would, for the HTTP/2 server tests.
+
+usage: /usr/bin/python3 h2_peer.py PORT SCENARIO
+Prints one line per case: "<case>: <what the server did>", e.g. "data-on-stream-0: goaway 1"
+(GOAWAY with error code 1), "rst 3 1" (RST_STREAM on stream 3, code 1), "status 431".
+"""
+import socket
+import sys
+import time
+
+from hpack import Encoder, Decoder
+from hyperframe.frame import (Frame, SettingsFrame, HeadersFrame, DataFrame, GoAwayFrame,
+                              RstStreamFrame, WindowUpdateFrame, PingFrame)
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+class Peer:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock.sendall(PREFACE + SettingsFrame(0).serialize())
+        self.enc, self.dec, self.buf = Encoder(), Decoder(), b""
+
+    def raw(self, data):
+        self.sock.sendall(data)
+
+    def send(self, frame):
+        self.sock.sendall(frame.serialize())
+
+    def request(self, stream_id, path, extra=(), end=True, names_raw=False):
+        headers = [(":method", "GET"), (":scheme", "http"), (":authority", "localhost"),
+                   (":path", path)] + list(extra)
+        block = self.enc.encode(headers)
+        first, rest = block[:16384], block[16384:]
+        flags = (0 if rest else 4) | (1 if end else 0)   # END_HEADERS, END_STREAM
+        out = frame_bytes(len(first), 1, flags, stream_id, first)
+        while rest:
+            piece, rest = rest[:16384], rest[16384:]
+            out += frame_bytes(len(piece), 9, 0 if rest else 4, stream_id, piece)   # CONTINUATION
+        self.raw(out)
+
+    def frames(self, seconds=5):
+        """Frames from the server until it closes or is quiet for `seconds`."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            while len(self.buf) >= 9:
+                frame, length = Frame.parse_frame_header(memoryview(self.buf[:9]))
+                if len(self.buf) < 9 + length:
+                    break
+                frame.parse_body(memoryview(self.buf[9:9 + length]))
+                self.buf = self.buf[9 + length:]
+                yield frame
+            try:
+                self.sock.settimeout(max(0.01, deadline - time.time()))
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                return
+            except OSError:
+                yield "eof"
+                return
+            if not data:
+                yield "eof"
+                return
+            self.buf += data
+
+    def outcome(self, stream_id=None, seconds=5):
+        """What the server answered: GOAWAY, RST_STREAM or the status of `stream_id`."""
+        for f in self.frames(seconds):
+            if f == "eof":
+                return "eof"
+            if isinstance(f, SettingsFrame) and "ACK" not in f.flags:
+                self.send(SettingsFrame(0, flags=["ACK"]))
+            elif isinstance(f, GoAwayFrame):
+                return "goaway %d" % f.error_code
+            elif isinstance(f, RstStreamFrame):
+                return "rst %d %d" % (f.stream_id, f.error_code)
+            elif isinstance(f, HeadersFrame) and f.stream_id == stream_id:
+                return "status " + dict(self.dec.decode(f.data))[":status"]
+        return "nothing"
+
+    def close(self):
+        self.sock.close()
+
+
+def frame_bytes(length, ftype, flags, stream_id, payload=b""):
+    return length.to_bytes(3, "big") + bytes([ftype, flags]) + stream_id.to_bytes(4, "big") + payload
+
+
+def malformed(port):
+    cases = [
+        ("data-on-stream-0", frame_bytes(1, 0, 0, 0, b"x")),                  # PROTOCOL_ERROR
+        ("settings-bad-length", frame_bytes(5, 4, 0, 0, b"\0" * 5)),          # FRAME_SIZE_ERROR
+        ("window-update-zero", frame_bytes(4, 8, 0, 0, b"\0\0\0\0")),         # PROTOCOL_ERROR
+        ("bad-hpack", frame_bytes(4, 1, 5, 1, b"\xff\xff\xff\xff")),          # COMPRESSION_ERROR
+        ("oversized-frame", frame_bytes(20000, 0, 0, 1, b"\0" * 20000)),      # FRAME_SIZE_ERROR
+        ("even-stream-id", None),                                             # PROTOCOL_ERROR
+    ]
+    for name, data in cases:
+        p = Peer(port)
+        if data is None:
+            p.request(2, "/even")
+        else:
+            p.raw(data)
+        print("%s: %s" % (name, p.outcome()))
+        p.close()
+    # stream errors: the connection goes on
+    p = Peer(port)
+    p.request(1, "/a", extra=[("X-Upper", "1")])
+    print("uppercase-name: %s" % p.outcome(1))
+    p.request(3, "/a", extra=[("connection", "keep-alive")])
+    print("connection-header: %s" % p.outcome(3))
+    p.request(5, "/a")
+    print("after-stream-errors: %s" % p.outcome(5))
+    p.close()
+
+
+def flood(port):
+    p = Peer(port)
+    sent = 0
+    burst = SettingsFrame(0).serialize() * 1000
+    try:
+        # never reading: the ACKs queue up on the server until it gives up
+        p.sock.settimeout(5)
+        for _ in range(500):
+            p.raw(burst)
+            sent += 1000
+    except OSError:
+        pass
+    p.sock.settimeout(5)
+    result = "open"
+    try:
+        while True:
+            data = p.sock.recv(1 << 20)
+            if not data:
+                result = "closed"
+                break
+    except OSError as e:
+        result = "closed" if isinstance(e, ConnectionResetError) else "error " + type(e).__name__
+    print("settings-flood: %s after %d frames" % (result, sent))
+
+
+def headers(port):
+    p = Peer(port)
+    p.request(1, "/a", extra=[("x-big", "v" * 40000)])
+    print("header-list-over-limit: %s" % p.outcome(1))
+    p.request(3, "/a", extra=[("x-%d" % i, "v") for i in range(200)])
+    print("header-count-over-limit: %s" % p.outcome(3))
+    p.request(5, "/a")
+    print("after-limits: %s" % p.outcome(5))
+    p.close()
+
+
+def goaway(port):
+    """A graceful GOAWAY while stream 1 is still being answered, then a stream after it."""
+    p = Peer(port)
+    p.request(1, "/slow")
+    p.request(3, "/goaway")
+    status, last, late_sent, closed = {}, None, False, False
+    for f in p.frames(8):
+        if f == "eof":
+            closed = True
+            break
+        if isinstance(f, HeadersFrame):
+            status[f.stream_id] = dict(p.dec.decode(f.data))[":status"]
+        elif isinstance(f, GoAwayFrame):
+            last = "last %d code %d" % (f.last_stream_id, f.error_code)
+        elif isinstance(f, RstStreamFrame):
+            status[f.stream_id] = "rst %d" % f.error_code
+        if last and not late_sent:
+            p.request(5, "/late")
+            late_sent = True
+    print("graceful-goaway: goaway %s; stream 1 %s, stream 3 %s; stream after goaway %s; %s" % (
+        last, status.get(1), status.get(3), status.get(5, "ignored") if late_sent else "not sent",
+        "closed" if closed else "open"))
+    p.close()
+
+
+if __name__ == "__main__":
+    {"malformed": malformed, "flood": flood, "headers": headers, "goaway": goaway}[sys.argv[2]](int(sys.argv[1]))

@@ -1,0 +1,99 @@
+---@meta ratchet.http2
+-- LuaCATS definitions (docs: docs/http.md).
+
+-- runtime: ratchet.http2
+---HTTP/2 protocol sessions (nghttp2) without I/O of their own: the caller moves the bytes.
+---@class ratchet.http2
+local http2 = {}
+
+---Options of `ratchet.http2.new`.
+---@class ratchet.http2.options
+---@field max_concurrent_streams? integer Default 100.
+---@field max_header_list_size? integer Default 16384; larger header lists are refused (431).
+---@field max_headers? integer Default 0 (no limit); more fields are refused (431).
+---@field max_body_bytes? integer Default 8 MiB; larger bodies are refused (413); 0: no limit.
+---@field window_size? integer Default 1 MiB per stream (16 times it for the connection).
+
+---A session; its SETTINGS (and a client's preface) are the first `output()`.
+---@param role "server"|"client"
+---@param options? ratchet.http2.options
+---@return ratchet.http2.Session
+function http2.new(role, options) end
+
+-- metatable: ratchet_http2_session_meta
+---@class ratchet.http2.Session
+local Session = {}
+
+---Feeds received bytes; nil and why when the connection must end (send `output()` first).
+---@param bytes string
+---@return true|nil ok
+---@return string? problem
+function Session:receive(bytes) end
+
+---The bytes to send now (about 256 KiB at most per call), or nil.
+---@return string?
+function Session:output() end
+
+---The next event: "message", stream, headers, body | "refused", stream, status |
+---"reset", stream, code | "goaway", last stream, code; nothing when none is left.
+---@return string? kind
+---@return integer? stream
+---@return any a
+---@return any b
+function Session:event() end
+
+---Submits a response (server).
+---@param stream integer
+---@param status integer
+---@param headers? table<string, string|number|(string|number)[]>
+---@param body? string
+---@param more? boolean The body continues with `send`.
+---@param date? string A Date field to add.
+---@return true|nil ok
+---@return string? problem
+function Session:respond(stream, status, headers, body, more, date) end
+
+---Submits a request (client): the new stream's id.
+---@param method string
+---@param scheme string
+---@param authority string
+---@param path string
+---@param headers? table<string, string|number|(string|number)[]>
+---@param body? string
+---@param more? boolean The body continues with `send`.
+---@return integer|nil stream
+---@return string? problem
+function Session:request(method, scheme, authority, path, headers, body, more) end
+
+---Appends body bytes to a stream opened with `more`; `last` ends it.
+---@param stream integer
+---@param bytes string
+---@param last? boolean
+---@return true?
+function Session:send(stream, bytes, last) end
+
+---Body bytes queued on the stream and not yet sent (flow control), or nil.
+---@param stream integer
+---@return integer?
+function Session:buffered(stream) end
+
+---RST_STREAM with `code` (default 0, NO_ERROR).
+---@param stream integer
+---@param code? integer
+function Session:reset(stream, code) end
+
+---A graceful GOAWAY: the streams received so far finish, no new ones are accepted.
+function Session:shutdown() end
+
+---GOAWAY with `code`; the session then only sends it.
+---@param code? integer
+function Session:terminate(code) end
+
+---@return boolean
+function Session:want_read() end
+
+---@return boolean
+function Session:want_write() end
+
+---Frees the session.
+function Session:close() end
