@@ -47,13 +47,14 @@ extension LuaHost {
 }
 
 /// A thread per host with a time limit: sleeps until the deadline of the run in progress,
-/// then arms the count hook (on the main state and the coroutine the kernel is resuming).
-/// Until then Lua runs at full speed.
+/// then arms the count hook (on the main state and the coroutine the kernel is resuming)
+/// and wakes a kernel idle in its poll. Until then Lua runs at full speed.
 final class Watchdog: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var cond = pthread_cond_t()
     private var deadline: timespec?
-    private var target: (slot: UnsafeMutableRawPointer, L: OpaquePointer, limits: UnsafeMutablePointer<ratchet_limits>)?
+    private var target: (slot: UnsafeMutableRawPointer, L: OpaquePointer, limits: UnsafeMutablePointer<ratchet_limits>,
+                         mailbox: Mailbox)?
     private var quit = false
     private var thread = pthread_t()
 
@@ -86,7 +87,7 @@ final class Watchdog: @unchecked Sendable {
         if ns >= 1_000_000_000 { ns -= 1_000_000_000; sec += 1 }
         pthread_mutex_lock(&mutex)
         deadline = timespec(tv_sec: sec, tv_nsec: ns)
-        target = (host.watchSlot, host.L, host.limits)
+        target = (host.watchSlot, host.L, host.limits, host.asyncCalls.mailbox)
         pthread_cond_signal(&cond)
         pthread_mutex_unlock(&mutex)
     }
@@ -117,6 +118,7 @@ final class Watchdog: @unchecked Sendable {
                 // while the hook is being armed).
                 t.limits.pointee.expired = 1
                 ratchet_watch_arm(t.slot, t.L)
+                t.mailbox.postStop()  // a kernel idle in its poll wakes and leaves its loop
                 deadline = nil
             }
         }

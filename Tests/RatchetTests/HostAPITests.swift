@@ -184,7 +184,7 @@ struct HostLimitTests {
         #expect(try host.run(string: "local n = 0 for i = 1, 1000 do n = n + i end return n") == [500500])
     }
 
-    @Test("the time limit stops a busy ratchet thread and the main state")
+    @Test("the time limit stops a busy ratchet thread, the main state and an idle kernel")
     func timeLimit() throws {
         var c = LuaHost.Configuration()
         c.timeLimit = 0.2
@@ -206,6 +206,12 @@ struct HostLimitTests {
             Issue.record("no error")
         } catch let e as LuaError {
             #expect(e.code == "ELIMIT")
+        }
+        do {
+            try host.run(string: "ratchet.new(function() ratchet.thread.timer(30) end):loop()")
+            Issue.record("no error")
+        } catch let e as LuaError {
+            #expect(e.code == "ELIMIT")  // an idle kernel is woken at the deadline
         }
         var t1 = timespec(); clock_gettime(CLOCK_MONOTONIC, &t1)
         #expect(Double(t1.tv_sec - t0.tv_sec) < 5)
@@ -294,5 +300,45 @@ struct ManyHostTests {
         }
         for t in threads { pthread_join(t, nil) }
         for job in jobs { #expect(job.result == "ok:20,m20") }
+    }
+}
+
+@Suite("LuaEncoder and LuaDecoder")
+struct LuaCodableTests {
+    struct Order: Codable, Equatable {
+        var id: Int
+        var customer: String
+        var total: Double
+        var paid: Bool
+        var lines: [Line]
+        var note: String?
+        var attrs: [String: Int]
+    }
+    struct Line: Codable, Equatable { var sku: String; var qty: UInt8 }
+
+    @Test("a Codable struct becomes a table with string keys and arrays become sequences, and back")
+    func roundTrip() throws {
+        let order = Order(id: 7, customer: "ada", total: 12.5, paid: true,
+                          lines: [Line(sku: "tea", qty: 2), Line(sku: "cake", qty: 1)], note: nil, attrs: ["x": 1])
+        let v = try LuaEncoder().encode(order)
+        #expect(v["customer"] == "ada")
+        #expect(v["id"] == .integer(7))
+        #expect(v["lines"][1]["sku"] == "tea")
+        #expect(v["note"] == .nil)
+        #expect(try LuaDecoder().decode(Order.self, from: v) == order)
+        // Through Lua and back: Lua code sees ordinary tables.
+        let host = try LuaHost()
+        let out = try host.run(string: "local o = ... o.lines[3] = {sku = 'jam', qty = 4} o.note = 'from Lua' return o", args: [v])
+        let back = try LuaDecoder().decode(Order.self, from: out[0])
+        #expect(back.lines.count == 3 && back.lines[2] == Line(sku: "jam", qty: 4) && back.note == "from Lua")
+    }
+
+    @Test("decoding checks types and ranges instead of converting silently")
+    func strictDecoding() throws {
+        #expect(throws: DecodingError.self) { try LuaDecoder().decode(Line.self, from: ["sku": "x", "qty": 300]) }
+        #expect(throws: DecodingError.self) { try LuaDecoder().decode(Line.self, from: ["sku": 1, "qty": 1]) }
+        #expect(throws: DecodingError.self) { try LuaDecoder().decode(Line.self, from: ["qty": 1]) }
+        #expect(try LuaDecoder().decode(Int.self, from: 3.0) == 3)
+        #expect(throws: DecodingError.self) { try LuaDecoder().decode(Int.self, from: 3.5) }
     }
 }
