@@ -53,7 +53,7 @@ final class HostFunction: LuaHandle {
         case async(@Sendable ([LuaValue]) async throws -> [LuaValue])
     }
     let name: String
-    unowned let host: LuaHost
+    unowned(unsafe) let host: LuaHost  // the host closes the state (and so these) in its deinit
     let body: Body
 
     init(name: String, host: LuaHost, body: Body) {
