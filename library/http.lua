@@ -218,6 +218,15 @@ function common.has_token(values, token) end
 function common.date_line() end
 
 ---@private
+---Makes `need` unread bytes available in `obj.buf` from `obj.pos`, reading with `recv(obj)`;
+---false when the connection ended first.
+---@param obj table
+---@param need integer
+---@param recv fun(obj: table): string
+---@return boolean
+function common.fill(obj, need, recv) end
+
+---@private
 ---Whether `err` is a connection error (reset, closed, timed out).
 ---@param err any
 ---@return boolean
@@ -269,6 +278,11 @@ function h2_server.serve(server, c, initial, dispatch) end
 ---A graceful stop of every HTTP/2 connection: GOAWAY, the streams it names finish, then
 ---each connection closes.
 function h2_server.goaway() end
+
+---The same for one connection, given the server's connection state; false if not HTTP/2.
+---@param c table
+---@return boolean
+function h2_server.drain(c) end
 
 -- runtime: ratchet.http.h2_client
 ---HTTP/2 for `fetch`: one connection per origin shared by every thread.

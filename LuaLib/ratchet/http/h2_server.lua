@@ -9,7 +9,8 @@ local connection = require "ratchet.http.h2_connection"
 local http2 = ratchet.http2
 local sub, byte = string.sub, string.byte
 local type, tostring, pcall, setmetatable, next = type, tostring, pcall, setmetatable, next
-local attach = ratchet.thread.attach
+local attach, yield = ratchet.thread.attach, ratchet.thread.yield
+local NOT_IMPLEMENTED = {code = 501}
 local flush, wake_blocked, send_stream = connection.flush, connection.wake_blocked, connection.send_stream
 
 local h2 = {}
@@ -55,52 +56,63 @@ end
 
 local NO_BODY_STATUS = {[204] = true, [304] = true}
 
+-- The handler's response to one stream, submitted to the session (a streamed body is sent
+-- here, as its pieces come).
+local function respond(conn, id, method, path, headers, body)
+    local session = conn.session
+    -- nghttp2 has checked the pseudo-headers: a request without :path is a CONNECT, which
+    -- has no handler here
+    local res, code
+    if not path then
+        res, code = NOT_IMPLEMENTED, 501
+    else
+        res, code = conn.dispatch(conn.server, method, path, headers, body)
+    end
+    local data = res.data
+    if method == "HEAD" or code < 200 or NO_BODY_STATUS[code] then data = nil end
+    local hdrs = res.headers
+    local date = not (hdrs and (hdrs.date or hdrs.Date or hdrs.DATE)) and common.http_date() or nil
+    if type(data) == "function" then
+        if session:respond(id, code, hdrs, nil, true, date) then
+            flush(conn)
+            local sent, failure = pcall(send_stream, conn, id, data)
+            if not sent then
+                session:reset(id, INTERNAL_ERROR)
+                error(failure, 0)
+            end
+        end
+    else
+        if data ~= nil and type(data) ~= "string" then data = tostring(data) end
+        session:respond(id, code, hdrs, data, false, date)
+    end
+end
+
 -- One request stream, in its own thread: the handler's response, or RST_STREAM when a
 -- streamed body fails after the status went out.
 local function run_stream(conn, id, headers, body)
-    local session = conn.session
     local method, path = headers[":method"], headers[":path"]
     method, path = method and method[1], path and path[1]
     local authority = headers[":authority"]
     headers[":method"], headers[":path"], headers[":scheme"], headers[":authority"] = nil, nil, nil, nil
     if authority and not headers.host then headers.host = authority end
     setmetatable(headers, common.headers_metatable)
-    local ok, err = pcall(function()
-        -- nghttp2 has checked the pseudo-headers: a request without these is never delivered,
-        -- except CONNECT (no :path), which has no handler here
-        local res, code
-        if not path then
-            res, code = {code = 501}, 501
-        else
-            res, code = conn.dispatch(conn.server, method, path, headers, body)
-        end
-        local data = res.data
-        if method == "HEAD" or code < 200 or NO_BODY_STATUS[code] then data = nil end
-        local hdrs = res.headers
-        local date = not (hdrs and (hdrs.date or hdrs.Date or hdrs.DATE)) and common.http_date() or nil
-        if type(data) == "function" then
-            if session:respond(id, code, hdrs, nil, true, date) then
-                flush(conn)
-                local sent, failure = pcall(send_stream, conn, id, data)
-                if not sent then
-                    session:reset(id, INTERNAL_ERROR)
-                    error(failure, 0)
-                end
-            end
-        else
-            if data ~= nil and type(data) ~= "string" then data = tostring(data) end
-            session:respond(id, code, hdrs, data, false, date)
-        end
-    end)
+    local ok, err = pcall(respond, conn, id, method, path, headers, body)
     if not ok then
         local server = conn.server
         local on_error = server.options.on_error
         if on_error then pcall(on_error, err, server.from)
         else io.stderr:write("ratchet.http.server: ", tostring(err), "\n") end
-        session:reset(id, INTERNAL_ERROR)
+        conn.session:reset(id, INTERNAL_ERROR)
     end
     conn.active = conn.active - 1
-    flush(conn)
+    -- The streams that became ready together answer in one send: the first to finish lets
+    -- the others run (yield wakes after the run queue drained), then writes for all.
+    if not conn.flush_soon then
+        conn.flush_soon = true
+        yield()
+        conn.flush_soon = false
+        flush(conn)
+    end
     finish_if_done(conn)
 end
 
@@ -136,7 +148,7 @@ function h2.serve(self, c, initial, dispatch)
     local conn = {session = session, sock = sock, server = self, dispatch = dispatch,
                   active = 0, blocked = {}}
     live[conn] = true
-    c.stage = "h2"
+    c.stage, c.h2 = "h2", conn
     if c.timeout ~= opt.idle_timeout then sock:set_timeout(opt.idle_timeout); c.timeout = opt.idle_timeout end
     local data = initial
     while true do
@@ -169,14 +181,26 @@ function h2.serve(self, c, initial, dispatch)
     session:close()
 end
 
---- goaway(): a graceful stop of every HTTP/2 connection of this Lua state: each gets a GOAWAY
--- (no new streams), answers the streams it has, then closes.
+-- A graceful stop of one connection: GOAWAY (no new streams), the streams it has are
+-- answered, then it closes.
+local function stop(conn)
+    conn.session:shutdown()
+    flush(conn)
+    finish_if_done(conn)
+end
+
+--- drain(c): a graceful stop of the HTTP/2 connection of server.lua's connection state `c`
+-- (for a server's drain on stop or reload); false when `c` is not HTTP/2.
+function h2.drain(c)
+    local conn = c.h2
+    if not conn then return false end
+    stop(conn)
+    return true
+end
+
+--- goaway(): a graceful stop of every HTTP/2 connection of this Lua state.
 function h2.goaway()
-    for conn in next, live do
-        conn.session:shutdown()
-        flush(conn)
-        finish_if_done(conn)
-    end
+    for conn in next, live do stop(conn) end
 end
 
 return h2

@@ -34,6 +34,8 @@ enum HTTP2Fields {
     private static let connectionSpecific: Set<[UInt8]> = Set(
         ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host", "te"]
             .map { Array($0.utf8) })
+    /// Their lengths: most names are looked up in `connectionSpecific` only if one matches.
+    private static let connectionSpecificLengths = Set(connectionSpecific.map(\.count))
 
     /// Builds the field list: `pseudo` (name, value) pairs first, then every field of the
     /// table at `index` (names lower-cased, a value or an array of values, strings or
@@ -64,8 +66,11 @@ enum HTTP2Fields {
                     lua.pop(2)
                     return (nil, "header names must be non-empty strings")
                 }
-                let lowered = name.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }
-                if connectionSpecific.contains(lowered) { lua.pop(); continue }
+                if connectionSpecificLengths.contains(name.count),
+                   connectionSpecific.contains(name.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }) {
+                    lua.pop()
+                    continue
+                }
                 let v = lua.absIndex(-1)
                 let count = lua.type(v) == LUA_TTABLE ? lua.rawLen(v) : 1
                 for i in stride(from: 1, through: count, by: 1) {

@@ -26,6 +26,8 @@ final class HTTP2Session: LuaHandle {
     @exclusivity(unchecked) var maxHeaderListSize = 0
     @exclusivity(unchecked) var maxBodyBytes = 0
     @exclusivity(unchecked) var maxFields = 0
+    /// Request or response bodies being gathered on all streams (bounded by maxBodyBytes × 2).
+    @exclusivity(unchecked) var bodyBytes = 0
     @exclusivity(unchecked) var streams: [Int32: HTTP2Stream] = [:]
     @exclusivity(unchecked) var events: [HTTP2Event] = []
     @exclusivity(unchecked) var eventPos = 0
