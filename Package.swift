@@ -37,7 +37,7 @@ let package = Package(
         .plugin(name: "BundleLuaLib", capability: .buildTool(), dependencies: ["bundle-lualib"]),
         .executableTarget(
             name: "ratchet-lua",
-            dependencies: ["RatchetHost", "CLua"],
+            dependencies: ["RatchetHost", "Ratchet", "CLua", "CLinux"],
             linkerSettings: [.linkedLibrary("lua5.4")]
         ),
         .testTarget(

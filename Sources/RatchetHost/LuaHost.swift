@@ -37,6 +37,7 @@ public final class LuaHost {
     /// The stack of `L`, the main state or one of its coroutines (a function called from Lua
     /// works on the caller's stack; references go to the shared registry).
     func stack(on L: OpaquePointer) -> ValueStack { ValueStack(L: L, owner: owner) }
+    private var closed = false
 
     public convenience init() throws { try self.init(configuration: Configuration()) }
 
@@ -95,11 +96,19 @@ public final class LuaHost {
     }
 
     deinit {
+        close()
+        limits.deallocate()
+        watchSlot.deallocate()
+    }
+
+    /// Closes the state (finalizers run: sockets close, ZeroMQ delivers what is queued
+    /// within LINGER), as lua5.4 does at a normal end. Nothing may use the host after.
+    public func close() {
+        if closed { return }
+        closed = true
         ownThreadStorage?.shutDown()
         watchdog?.shutDown()
         lua_close(L)
-        limits.deallocate()
-        watchSlot.deallocate()
     }
 
     /// Lua module directories beside the running executable: `../share/lua/5.4` of an
