@@ -16,7 +16,8 @@ enum Sandbox {
         _G.load = function(chunk, name, mode, env) return load(chunk, name, "t", env) end
         io, debug = nil, nil
         local time, clock, date = os.time, os.clock, os.date
-        os = { time = time, clock = clock, date = date }
+        -- getenv sees no environment (bundled modules read optional settings with it).
+        os = { time = time, clock = clock, date = date, getenv = function() return nil end }
         -- require finds preloaded and bundled modules only.
         package.searchers = { package.searchers[1], package.searchers[2] }
         package.loadlib, package.path, package.cpath, package.searchpath = nil, "", "", nil
