@@ -20,36 +20,29 @@ let package = Package(
         .systemLibrary(name: "CNGHTTP2", path: "Sources/CNGHTTP2", pkgConfig: "libnghttp2"),
         .target(
             name: "CRatchetShims",
-            dependencies: ["CLua", "CLibEvent"],
-            cSettings: [.unsafeFlags(["-I/usr/include/lua5.4", "-O2"])]
+            dependencies: ["CLua", "CLibEvent"]
         ),
         .target(
             name: "Ratchet",
-            dependencies: ["CLua", "CLibEvent", "CZMQ", "COpenSSL", "CResolv", "CLinux", "CNGHTTP2", "CRatchetShims"],
-            // Dynamic exclusivity checks cost ~18% of an echo round trip (callgrind); the
-            // kernel is single-threaded and never overlaps accesses.
-            swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/lua5.4", "-enforce-exclusivity=unchecked"])],
-            linkerSettings: [
-                // Without nodelete, lua_close unloads the Swift runtime while the process runs on.
-                .unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete"]),
-            ]
+            dependencies: ["CLua", "CLibEvent", "CZMQ", "COpenSSL", "CResolv", "CLinux", "CNGHTTP2", "CRatchetShims"]
         ),
         .target(
             name: "RatchetHost",
-            dependencies: ["Ratchet", "CLua", "CRatchetShims"],
-            swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/lua5.4"])],
-            linkerSettings: [.linkedLibrary("lua5.4")]
+            dependencies: ["Ratchet", "CLua", "CRatchetShims", "CLibEvent", "CLinux"],
+            linkerSettings: [.linkedLibrary("lua5.4")],
+            plugins: ["BundleLuaLib"]
         ),
+        // LuaLib/ compiled into RatchetHost, so hosts find the Lua modules of their version.
+        .executableTarget(name: "bundle-lualib", path: "Sources/bundle-lualib"),
+        .plugin(name: "BundleLuaLib", capability: .buildTool(), dependencies: ["bundle-lualib"]),
         .executableTarget(
             name: "ratchet-lua",
             dependencies: ["RatchetHost", "Ratchet", "CLua", "CLinux"],
-            swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/lua5.4"])],
-            linkerSettings: [.linkedLibrary("lua5.4"), .unsafeFlags(["-Xlinker", "--export-dynamic"])]
+            linkerSettings: [.linkedLibrary("lua5.4")]
         ),
         .testTarget(
             name: "RatchetTests",
-            dependencies: ["RatchetHost", "Ratchet", "CLua", "CRatchetShims"],
-            swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/lua5.4"])]
+            dependencies: ["RatchetHost", "Ratchet", "CLua", "CRatchetShims"]
         ),
     ],
     swiftLanguageModes: [.v5]

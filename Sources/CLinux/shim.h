@@ -4,6 +4,7 @@
 #include <sys/signalfd.h>
 #include <spawn.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 
 // Atomic close-on-exec pipes (unistd.h declares it only under _GNU_SOURCE).
 int pipe2(int pipefd[2], int flags);

@@ -2,6 +2,9 @@
 #include "CRatchetShims.h"
 #include <lua5.4/lauxlib.h>
 #include <sys/socket.h>
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/prctl.h>
 
@@ -10,7 +13,11 @@ static int ratchet_finish(lua_State *L, int r);
 // Lua calls this (first call and every resumption) so Swift never sees a longjmp.
 static int ratchet_continue(lua_State *L, int status, lua_KContext ctx) {
     ratchet_impl impl = (ratchet_impl)lua_touserdata(L, lua_upvalueindex(1));
-    return ratchet_finish(L, impl(L, status, (intptr_t)ctx));
+    int outer = ratchet_in_swift_;
+    ratchet_in_swift_ = 1;
+    int r = impl(L, status, (intptr_t)ctx);
+    ratchet_in_swift_ = outer;
+    return ratchet_finish(L, r);
 }
 
 // Performs the raise or yield that Swift asked for, from a frame that is pure C.
@@ -35,6 +42,98 @@ void ratchet_push_impl(lua_State *L, ratchet_impl impl) {
     lua_pushcclosure(L, ratchet_trampoline, 1);
 }
 
+void ratchet_push_impl_upvalues(lua_State *L, ratchet_impl impl, int n) {
+    lua_pushlightuserdata(L, (void *)impl);
+    lua_rotate(L, -n - 1, 1);
+    lua_pushcclosure(L, ratchet_trampoline, n + 1);
+}
+
+_Thread_local int ratchet_in_swift_;
+_Thread_local lua_State *_Atomic *ratchet_watch_slot_;
+
+// Hosts' limits live in C because the allocator runs inside every Lua allocation and the
+// hook must raise, which only C may do.
+void *ratchet_limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    ratchet_limits *lim = ud;
+    if (ptr == NULL) osize = 0;
+    if (nsize == 0) {
+        free(ptr);
+        lim->used -= osize;
+        return NULL;
+    }
+    if (lim->memory_limit && nsize > osize && !ratchet_in_swift_ &&
+        lim->used + (nsize - osize) > lim->memory_limit) {
+        lim->hit = RATCHET_LIMIT_MEMORY;
+        return NULL;
+    }
+    void *p = realloc(ptr, nsize);
+    if (p) lim->used += nsize - osize;
+    return p;
+}
+
+void ratchet_set_limits(lua_State *L, ratchet_limits *limits) {
+    *(ratchet_limits **)lua_getextraspace(L) = limits;
+    limits->used = (size_t)lua_gc(L, LUA_GCCOUNT) * 1024 + (size_t)lua_gc(L, LUA_GCCOUNTB);
+    lua_setallocf(L, ratchet_limited_alloc, limits);
+}
+
+void ratchet_limit_hook(lua_State *L, lua_Debug *ar) {
+    (void)ar;
+    ratchet_limits *lim = *(ratchet_limits **)lua_getextraspace(L);
+    if (lim->expired) {
+        lim->hit = RATCHET_LIMIT_TIME;
+        luaL_error(L, lim->stopped ? "stopped by the host" : "time limit exceeded");
+    }
+    if (lim->instruction_limited && (lim->instructions_left -= lim->count_step) < 0) {
+        lim->hit = RATCHET_LIMIT_INSTRUCTIONS;
+        luaL_error(L, "instruction limit exceeded");
+    }
+}
+
+// The slot holds the coroutine being resumed, NULL, or BUSY while the watchdog arms the
+// hook on the coroutine it read: the kernel waits out BUSY before it changes the slot, so
+// the watchdog never touches a coroutine that is no longer running (and maybe freed).
+#define WATCH_BUSY ((lua_State *)1)
+static lua_State *watch_swap(lua_State *_Atomic *slot, lua_State *co) {
+    lua_State *cur = atomic_load(slot);
+    for (;;) {
+        if (cur == WATCH_BUSY) { cur = atomic_load(slot); continue; }
+        if (atomic_compare_exchange_weak(slot, &cur, co)) return cur;
+    }
+}
+
+lua_State *ratchet_watch_enter(lua_State *co) {
+    lua_State *_Atomic *slot = ratchet_watch_slot_;
+    return slot ? watch_swap(slot, co) : NULL;
+}
+
+void ratchet_watch_leave(lua_State *previous) {
+    lua_State *_Atomic *slot = ratchet_watch_slot_;
+    if (slot) watch_swap(slot, previous);
+}
+
+void *ratchet_watch_install(void *slot) {
+    void *old = (void *)ratchet_watch_slot_;
+    ratchet_watch_slot_ = slot;
+    return old;
+}
+
+void ratchet_watch_arm(void *slot_, lua_State *main_state) {
+    lua_State *_Atomic *slot = slot_;
+    lua_sethook(main_state, ratchet_limit_hook, LUA_MASKCOUNT, 1);
+    lua_State *cur = atomic_load(slot);
+    if (cur && cur != WATCH_BUSY && atomic_compare_exchange_strong(slot, &cur, WATCH_BUSY)) {
+        lua_sethook(cur, ratchet_limit_hook, LUA_MASKCOUNT, 1);
+        atomic_store(slot, cur);
+    }
+}
+// lua_close dlcloses C modules; unloading the Swift runtime inside ratchet.so while the
+// process runs on crashes it, so the module pins itself (what `-z nodelete` did at link time).
+void ratchet_pin_module(void) {
+    Dl_info info;
+    if (dladdr((void *)ratchet_pin_module, &info) && info.dli_fname)
+        (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+}
 // The same with a second upvalue the implementation reads (a handle type's tag, so the
 // shared metamethods can check their argument); the trampoline only uses the first.
 void ratchet_push_impl_with(lua_State *L, ratchet_impl impl, void *datum) {

@@ -1,4 +1,5 @@
 import CLua
+import CRatchetShims
 import Glibc
 
 /// The project's own version (ratchet 0.8.2 was the last of the original).
@@ -22,6 +23,7 @@ enum Module {
     ]
 
     static func open(_ lua: Lua) -> Int32 {
+        ratchet_pin_module()
         // Writes to a closed peer must be an EPIPE error, never a dead process.
         var old = sigaction()
         if sigaction(SIGPIPE, nil, &old) == 0, old.__sigaction_handler.sa_handler == nil {

@@ -29,7 +29,8 @@ if options.help {
 }
 if options.showVersion { fputs(VersionText.text, stdout); fflush(stdout) }
 
-let host = LuaHost(ignoreEnvironment: options.ignoreEnvironment)
+let host: LuaHost
+do { host = try LuaHost(luaPath: LuaHost.defaultLuaPath(), ignoreEnvironment: options.ignoreEnvironment) } catch { fail("\(error)") }
 func run(_ step: () throws -> Void) {
     do { try step() } catch { fail("\(error)") }
 }

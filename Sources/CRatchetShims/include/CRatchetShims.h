@@ -19,6 +19,50 @@ typedef int (*ratchet_impl)(lua_State *L, int status, intptr_t ctx);
 
 // Pushes a Lua C closure that runs `impl` behind the trampoline.
 void ratchet_push_impl(lua_State *L, ratchet_impl impl);
+// The same with the `n` values on top of the stack as upvalues 2...n+1 (they are popped).
+void ratchet_push_impl_upvalues(lua_State *L, ratchet_impl impl, int n);
+
+// Limits of a host's Lua state (RatchetHost). The state's extra space points to them, and
+// every coroutine copies the main thread's extra space, so the allocator and the count hook
+// of any ratchet thread find them without a lookup.
+typedef struct ratchet_limits {
+    size_t used;                 // bytes allocated by the state
+    size_t memory_limit;         // 0: none
+    long long instructions_left; // instruction budget of the current run/call
+    int count_step;              // the count hook's period
+    int instruction_limited;     // the budget applies
+    volatile int expired;        // the time limit passed (set by the host's watchdog)
+    volatile int stopped;        // LuaHost.stop() was called (expired is set too)
+    int hit;                     // which limit stopped the script: RATCHET_LIMIT_*
+} ratchet_limits;
+#define RATCHET_LIMIT_MEMORY 1
+#define RATCHET_LIMIT_INSTRUCTIONS 2
+#define RATCHET_LIMIT_TIME 3
+// lua_Alloc counting into `ud` (a ratchet_limits); refuses to grow past memory_limit while
+// Lua code runs, never while a Swift frame is on top (a failure there would longjmp out
+// of Swift).
+void *ratchet_limited_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+// The count hook: raises "instruction limit exceeded" / "time limit exceeded" (a hook
+// may raise; Swift cannot).
+void ratchet_limit_hook(lua_State *L, lua_Debug *ar);
+// Puts a new state (no coroutine yet) under `limits`: its extra space points to them and
+// ratchet_limited_alloc becomes its allocator, counting from what the state holds (in C:
+// lua_gc, which gives that count, is variadic and cannot be called from Swift).
+void ratchet_set_limits(lua_State *L, ratchet_limits *limits);
+// Nonzero while a Swift function called through the trampoline (or host code) is on top
+// of the C stack: then allocations must not fail. The kernel clears it while it resumes a
+// thread, the host while it runs Lua code.
+extern _Thread_local int ratchet_in_swift_ __attribute__((tls_model("initial-exec")));
+static inline int ratchet_enter_swift(int on) { int old = ratchet_in_swift_; ratchet_in_swift_ = on; return old; }
+// The coroutine the kernel of this OS thread resumes, published in a slot (an atomic
+// pointer) for a host's time-limit watchdog on another thread, which arms the count hook on
+// it when the deadline passes (lua_sethook may be called asynchronously). No slot is
+// installed unless a host with a time limit runs on this thread.
+void *ratchet_watch_install(void *slot);  // returns the previous slot
+void ratchet_watch_arm(void *slot, lua_State *main_state);
+
+// Marks the shared object holding this code RTLD_NODELETE (called by luaopen_ratchet).
+void ratchet_pin_module(void);
 // The same, with `datum` as the closure's second upvalue (lua_upvalueindex(2)).
 void ratchet_push_impl_with(lua_State *L, ratchet_impl impl, void *datum);
 
@@ -45,6 +89,10 @@ static inline void ratchet_set_resumed(lua_State *co, void *thread) {
     ratchet_resumed_co_ = co;
     ratchet_resumed_thread_ = thread;
 }
+// Publishes `co` in this thread's watch slot (if any) around a resume; returns the
+// previous value, which `leave` puts back.
+lua_State *ratchet_watch_enter(lua_State *co);
+void ratchet_watch_leave(lua_State *previous);
 static inline void *ratchet_resumed(lua_State *L) {
     return L == ratchet_resumed_co_ ? ratchet_resumed_thread_ : 0;
 }

@@ -21,21 +21,21 @@ final class HTTP2Session: LuaHandle {
     static let metatableName: StaticString = "ratchet_http2_session_meta"
     static let shownName: StaticString = "ratchet.http2.session"
 
-    private(set) var session: OpaquePointer?
+    @exclusivity(unchecked) private(set) var session: OpaquePointer?
     let isServer: Bool
     /// Limits on received messages (0: none).
-    var maxHeaderListSize = 0
-    var maxBodyBytes = 0
-    var maxFields = 0
+    @exclusivity(unchecked) var maxHeaderListSize = 0
+    @exclusivity(unchecked) var maxBodyBytes = 0
+    @exclusivity(unchecked) var maxFields = 0
     /// Request or response bodies being gathered on all streams (bounded by maxBodyBytes × 2).
-    var bodyBytes = 0
-    var streams: [Int32: HTTP2Stream] = [:]
-    var events: [HTTP2Event] = []
-    var eventPos = 0
+    @exclusivity(unchecked) var bodyBytes = 0
+    @exclusivity(unchecked) var streams: [Int32: HTTP2Stream] = [:]
+    @exclusivity(unchecked) var events: [HTTP2Event] = []
+    @exclusivity(unchecked) var eventPos = 0
     /// output()'s buffer, reused between calls.
-    var outBuffer: [UInt8] = []
+    @exclusivity(unchecked) var outBuffer: [UInt8] = []
     /// A Lua error message from inside a callback would be lost; this says what went wrong.
-    var failure: String?
+    @exclusivity(unchecked) var failure: String?
 
     init(server: Bool) { isServer = server }
 

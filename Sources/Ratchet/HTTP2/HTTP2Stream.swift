@@ -5,23 +5,23 @@ import Glibc
 /// that nghttp2 has not taken yet, because the peer's flow-control window is closed).
 final class HTTP2Stream {
     /// Received header fields, all in one buffer: name and value ranges into `fieldBytes`.
-    var fieldBytes: [UInt8] = []
-    var fields: [(name: Range<Int>, value: Range<Int>)] = []
+    @exclusivity(unchecked) var fieldBytes: [UInt8] = []
+    @exclusivity(unchecked) var fields: [(name: Range<Int>, value: Range<Int>)] = []
     /// Header list size as SETTINGS_MAX_HEADER_LIST_SIZE counts it (name + value + 32 each).
-    var headerListSize = 0
-    var body: [UInt8] = []
-    var hasBody = false
+    @exclusivity(unchecked) var headerListSize = 0
+    @exclusivity(unchecked) var body: [UInt8] = []
+    @exclusivity(unchecked) var hasBody = false
     /// 431 or 413 once the message went over a limit: it is dropped and refused instead.
-    var refusal = 0
+    @exclusivity(unchecked) var refusal = 0
     /// The message (or its refusal) was handed to Lua: a later close is not a reset.
-    var delivered = false
+    @exclusivity(unchecked) var delivered = false
 
     /// The body being sent: out[outPos...] is still to go; `outEnded`: no more will come.
-    var out: [UInt8] = []
-    var outPos = 0
-    var outEnded = false
+    @exclusivity(unchecked) var out: [UInt8] = []
+    @exclusivity(unchecked) var outPos = 0
+    @exclusivity(unchecked) var outEnded = false
     /// nghttp2 was told DEFERRED and waits for resume_data.
-    var deferred = false
+    @exclusivity(unchecked) var deferred = false
 
     var buffered: Int { out.count - outPos }
 

@@ -11,34 +11,34 @@ public final class IOWatcher: WaitSource {
     // Every idle connection has one: the object is kept at 64 bytes (an 80-byte malloc
     // chunk) by moving write waits and extra waiters, which are rare, to `more`.
     public let fd: Int32
-    var detached = false
+    @exclusivity(unchecked) var detached = false
     /// Not owned by a ratchet handle (block_on on a foreign object): freed after its wait.
-    var temporary = false
+    @exclusivity(unchecked) var temporary = false
     /// False once a read came back short (the buffer is drained) until the next read edge.
     /// Lets a reader park without a recv that would only say EAGAIN: one syscall saved per
     /// message. Only meaningful while the read event is registered (`readArmed`).
-    public var readReady = true
+    @exclusivity(unchecked) public var readReady = true
     /// The peer shut down or reset (EPOLLRDHUP): sticky, since no further edge will come.
-    public private(set) var peerClosed = false
+    @exclusivity(unchecked) public private(set) var peerClosed = false
     /// Unmanaged so the wake-up path borrows the kernel without reference counting.
     let kernelRef: Unmanaged<Kernel>
     var kernel: Kernel { kernelRef.takeUnretainedValue() }
-    private var readEvent: OpaquePointer?
+    @exclusivity(unchecked) private var readEvent: OpaquePointer?
     /// The usual single reader lives in a slot (no array traffic or reference counting per
     /// message). Unretained: a thread leaves every watcher (clearWait) before it can go
     /// away. Unmanaged rather than unowned(unsafe), whose every read retains and releases.
-    private var reader: Unmanaged<LuaThread>?
-    private var readerToken = 0
-    private var more: Overflow?
+    @exclusivity(unchecked) private var reader: Unmanaged<LuaThread>?
+    @exclusivity(unchecked) private var readerToken = 0
+    @exclusivity(unchecked) private var more: Overflow?
 
     /// Writers (a thread waits to write only on a full buffer) and further readers
     /// (block_on beside a recv).
     private final class Overflow {
-        var writeEvent: OpaquePointer?
-        var writer: Unmanaged<LuaThread>?
-        var writerToken = 0
-        var readers: [(LuaThread, Int)] = []
-        var writers: [(LuaThread, Int)] = []
+        @exclusivity(unchecked) var writeEvent: OpaquePointer?
+        @exclusivity(unchecked) var writer: Unmanaged<LuaThread>?
+        @exclusivity(unchecked) var writerToken = 0
+        @exclusivity(unchecked) var readers: [(LuaThread, Int)] = []
+        @exclusivity(unchecked) var writers: [(LuaThread, Int)] = []
         var idle: Bool { writer == nil && readers.isEmpty && writers.isEmpty }
     }
 
@@ -215,10 +215,10 @@ extension Kernel {
 public final class SignalWatcher: WaitSource {
     let signum: Int32
     unowned(unsafe) let kernel: Kernel
-    private var event: OpaquePointer?
-    private var added = false
-    private var firing = false
-    private var waiters: [LuaThread] = []
+    @exclusivity(unchecked) private var event: OpaquePointer?
+    @exclusivity(unchecked) private var added = false
+    @exclusivity(unchecked) private var firing = false
+    @exclusivity(unchecked) private var waiters: [LuaThread] = []
 
     init(kernel: Kernel, signum: Int32) {
         self.kernel = kernel

@@ -13,46 +13,46 @@ public final class Kernel: LuaHandle {
     public static let metatableName: StaticString = "ratchet_meta"
     public static let shownName: StaticString = "ratchet kernel"
 
-    public private(set) var base: OpaquePointer?
+    @exclusivity(unchecked) public private(set) var base: OpaquePointer?
     /// The live threads (they are kept alive by this table).
-    private var threads = ThreadTable()
+    @exclusivity(unchecked) private var threads = ThreadTable()
     public var liveThreadCount: Int { threads.count }
     /// Unretained: every queued thread is alive, in `threads` or (once finished) in
     /// `finished`, so the run queue costs no reference counting per wake-up.
-    private var runQueue: [Unmanaged<LuaThread>] = []
-    private var runHead = 0
+    @exclusivity(unchecked) private var runQueue: [Unmanaged<LuaThread>] = []
+    @exclusivity(unchecked) private var runHead = 0
     /// Threads that ended, kept alive until no queue entry or running `step` can name them.
-    private var finished: [LuaThread] = []
+    @exclusivity(unchecked) private var finished: [LuaThread] = []
     /// The thread being resumed right now (kept alive by `threads` or `finished`).
     public var current: LuaThread? { currentRef?.takeUnretainedValue() }
-    private var currentRef: Unmanaged<LuaThread>?
+    @exclusivity(unchecked) private var currentRef: Unmanaged<LuaThread>?
     /// Threads parked on something that can fire (I/O, timer, signal, DNS, child).
-    private var pendingCount = 0
+    @exclusivity(unchecked) private var pendingCount = 0
     /// Armed alarms: each will end its thread, so it is a pending event too (a thread that
     /// pauses with an alarm set is not deadlocked).
-    private var armedAlarms = 0
-    private var foregroundCount = 0
-    var errorHandlerRef: Int32 = LUA_NOREF
-    var spaceRef: Int32 = LUA_NOREF
-    var breakRequested = false
-    var running = false
+    @exclusivity(unchecked) private var armedAlarms = 0
+    @exclusivity(unchecked) private var foregroundCount = 0
+    @exclusivity(unchecked) var errorHandlerRef: Int32 = LUA_NOREF
+    @exclusivity(unchecked) var spaceRef: Int32 = LUA_NOREF
+    @exclusivity(unchecked) var breakRequested = false
+    @exclusivity(unchecked) var running = false
     /// Whether `loop`/`loop_once` was ever called, and whether `ratchet.new` got an entry
     /// function: a kernel with an entry that never ran is a forgotten `loop()` (warned about).
-    private var everRan = false
-    var hasEntry = false
+    @exclusivity(unchecked) private var everRan = false
+    @exclusivity(unchecked) var hasEntry = false
     /// Every I/O watcher on this base, by descriptor, so block_on and the handles share one.
-    var watchers = WatcherTable()
-    var signalWatchers: [Int32: SignalWatcher] = [:]
+    @exclusivity(unchecked) var watchers = WatcherTable()
+    @exclusivity(unchecked) var signalWatchers: [Int32: SignalWatcher] = [:]
     /// Signal watchers whose event must be deleted once the poll has returned (never from
     /// inside their own callback: see SignalWatcher).
-    var unsettledSignals: [SignalWatcher] = []
+    @exclusivity(unchecked) var unsettledSignals: [SignalWatcher] = []
     /// Threads parked with a zero timeout: they time out after the next non-blocking poll,
     /// without a libevent timer (sleep(0) is common and 100,000 timers in a heap are not free).
-    private var zeroWaiters: [(LuaThread, UInt32)] = []
+    @exclusivity(unchecked) private var zeroWaiters: [(LuaThread, UInt32)] = []
     /// Temporary watchers whose wait ended, freed once the poll has returned.
-    private var retired: [IOWatcher] = []
+    @exclusivity(unchecked) private var retired: [IOWatcher] = []
     /// Extensions (DNS resolver, …) keep per-kernel state here, released on close.
-    public var extensions: [ObjectIdentifier: KernelExtension] = [:]
+    @exclusivity(unchecked) public var extensions: [ObjectIdentifier: KernelExtension] = [:]
 
     init?() {
         guard let b = event_base_new() else { return nil }
@@ -113,7 +113,12 @@ public final class Kernel: LuaHandle {
         let savedMark = ratchet_resumed_any()
         currentRef = .passUnretained(t)
         ratchet_set_resumed(t.co, Unmanaged.passUnretained(t).toOpaque())
+        // Lua code runs now: a host's memory limit applies again; its watchdog sees `t`.
+        let inSwift = ratchet_enter_swift(0)
+        let watched = ratchet_watch_enter(t.co)
         let r = body()
+        ratchet_watch_leave(watched)
+        _ = ratchet_enter_swift(inSwift)
         currentRef = savedCurrent
         ratchet_set_resumed(savedCo, savedMark)
         return r
@@ -464,6 +469,29 @@ public final class Kernel: LuaHandle {
         if watchers[w.fd] === w { watchers[w.fd] = nil }
     }
 
+    // MARK: embedding
+
+    private static let observerKey = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+    /// Sets (nil: removes) the observer told about every kernel loop started in `lua`'s
+    /// state. Unretained: the caller keeps it alive while it is set.
+    public static func setObserver(_ lua: Lua, _ o: KernelObserver?) {
+        if let o { lua.push(lightUserdata: Unmanaged.passUnretained(o as AnyObject).toOpaque()) } else { lua.pushNil() }
+        lua_rawsetp(lua.L, LUA_REGISTRYINDEX, observerKey)
+    }
+
+    private static func observer(_ lua: Lua) -> KernelObserver? {
+        lua_rawgetp(lua.L, LUA_REGISTRYINDEX, observerKey)
+        let p = lua_touserdata(lua.L, -1)
+        lua.pop()
+        guard let p else { return nil }
+        return Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue() as? KernelObserver
+    }
+
+    /// Makes loop() return after the current step (what `kernel:break()` does), from the
+    /// kernel's own thread (e.g. a libevent callback).
+    public func requestBreak() { breakRequested = true }
+
     // MARK: closing
 
     /// `__gc` and `__close`: a kernel whose threads never ran is a script that forgot to
@@ -504,6 +532,7 @@ public final class Kernel: LuaHandle {
     func run(_ lua: Lua, once: Bool, noblock: Bool) -> Int32 {
         guard !isClosed else { return lua.raise("ratchet kernel is closed") }
         guard !running else { return lua.raise("ratchet kernel is already running") }
+        if let o = Kernel.observer(lua) { o.kernelWillRun(self, lua) }
         running = true
         everRan = true
         let saved = Kernel.setRunning(lua, Unmanaged.passUnretained(self).toOpaque())
@@ -525,6 +554,12 @@ public final class Kernel: LuaHandle {
         }
         return 0
     }
+}
+
+/// Told when a kernel's loop starts in a Lua state (see `Kernel.setObserver`): how an
+/// embedding host attaches its own event sources to every kernel its scripts create.
+public protocol KernelObserver: AnyObject {
+    func kernelWillRun(_ kernel: Kernel, _ lua: Lua)
 }
 
 /// Per-kernel state of an event source (e.g. the DNS resolver's evdns base).

@@ -16,24 +16,24 @@ public final class LuaThread {
     public let co: OpaquePointer
     /// The I/O watcher the thread is parked on (the usual wait), unretained: watchers
     /// outlive their waits. Other sources are in `rare.sources`.
-    var ioSource: Unmanaged<IOWatcher>?
+    @exclusivity(unchecked) var ioSource: Unmanaged<IOWatcher>?
     /// The per-thread timeout timer, created on the first wait with a timeout.
-    var timer: OpaquePointer?
-    private var rare: RareState?
+    @exclusivity(unchecked) var timer: OpaquePointer?
+    @exclusivity(unchecked) private var rare: RareState?
     /// `wake`, packed: a token (>= 0) for .ready, or one of the negative codes below.
-    private var wakeWord = LuaThread.wakeNone
-    var ref: Int32
+    @exclusivity(unchecked) private var wakeWord = LuaThread.wakeNone
+    @exclusivity(unchecked) var ref: Int32
     /// Values pushed on the coroutine's stack for the next resume.
-    var nargs: Int32 = 0
+    @exclusivity(unchecked) var nargs: Int32 = 0
     /// Bumped on every park, so a stale zero-timeout entry cannot wake a later wait.
-    var waitGeneration: UInt32 = 0
-    var state: State = .ready
-    var background: Bool
-    var queued = false
+    @exclusivity(unchecked) var waitGeneration: UInt32 = 0
+    @exclusivity(unchecked) var state: State = .ready
+    @exclusivity(unchecked) var background: Bool
+    @exclusivity(unchecked) var queued = false
     /// Counts toward deadlock detection: a thread parked on something that can fire.
-    var countsAsPending = false
-    var killRequested = false
-    var timerArmed = false
+    @exclusivity(unchecked) var countsAsPending = false
+    @exclusivity(unchecked) var killRequested = false
+    @exclusivity(unchecked) var timerArmed = false
 
     init(kernel: Kernel, co: OpaquePointer, ref: Int32, background: Bool) {
         self.kernelRef = .passUnretained(kernel)

@@ -6,8 +6,8 @@ import Glibc
 /// handles that own one plain descriptor (timerfd, a child's pipe ends).
 class OwnedDescriptor {
     /// −1 once closed.
-    private(set) var fd: Int32
-    var watcher: IOWatcher?
+    @exclusivity(unchecked) private(set) var fd: Int32
+    @exclusivity(unchecked) var watcher: IOWatcher?
 
     init(fd: Int32) { self.fd = fd }
 

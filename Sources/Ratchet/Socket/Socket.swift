@@ -16,14 +16,14 @@ public final class Socket: LuaHandle {
     // Declared small fields first so the object packs into 56 bytes (a 64-byte malloc
     // chunk): every connection has one.
     /// −1 once closed: every syscall then fails with EBADF, which is the error users see.
-    public internal(set) var fd: Int32
-    var hasTracer = false
-    private var kind: Int8 = -1  // SO_TYPE is SOCK_STREAM: 1, not: 0, unknown yet: -1
+    @exclusivity(unchecked) public internal(set) var fd: Int32
+    @exclusivity(unchecked) var hasTracer = false
+    @exclusivity(unchecked) private var kind: Int8 = -1  // SO_TYPE is SOCK_STREAM: 1, not: 0, unknown yet: -1
     /// Seconds; negative means wait forever.
-    public var timeout: Double = -1
-    public var watcher: IOWatcher?
+    @exclusivity(unchecked) public var timeout: Double = -1
+    @exclusivity(unchecked) public var watcher: IOWatcher?
     /// Set by `encrypt`: `send`/`recv` then go through it (see SocketEncryption).
-    public var encryption: SocketEncryption?
+    @exclusivity(unchecked) public var encryption: SocketEncryption?
 
     init(fd: Int32) { self.fd = fd }
 

@@ -22,22 +22,22 @@ final class TLSSession: LuaHandle, SocketEncryption {
 
     /// nil once freed: when the socket closes (the descriptor number may be reused at once)
     /// or the session is collected.
-    private(set) var ssl: OpaquePointer?
+    @exclusivity(unchecked) private(set) var ssl: OpaquePointer?
     /// The socket holds the session strongly (its `encryption`), so this one is weak.
     weak var socket: Socket?
     let context: TLSContext
     /// The context a servername callback switched to; kept alive while OpenSSL uses it.
-    var chosen: TLSContext?
+    @exclusivity(unchecked) var chosen: TLSContext?
     /// Bytes received before `encrypt` (STARTTLS read-ahead): OpenSSL reads them from this
     /// memory BIO first, then the session switches to the descriptor.
-    private var prefix: OpaquePointer?
+    @exclusivity(unchecked) private var prefix: OpaquePointer?
     /// A handshake was begun (SSL_set_connect_state/accept_state must happen only once).
-    var started = false
+    @exclusivity(unchecked) var started = false
     /// A fatal error happened: OpenSSL forbids SSL_shutdown afterwards.
-    var failed = false
+    @exclusivity(unchecked) var failed = false
     /// The name the client sends as SNI and checks the certificate against.
-    var hostname: String?
-    var hello: ServerName.HelloState = .waiting
+    @exclusivity(unchecked) var hostname: String?
+    @exclusivity(unchecked) var hello: ServerName.HelloState = .waiting
 
     init(ssl: OpaquePointer, context: TLSContext, socket: Socket) {
         self.ssl = ssl

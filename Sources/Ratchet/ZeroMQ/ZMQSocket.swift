@@ -16,13 +16,13 @@ final class ZMQSocket: LuaHandle {
     static let metatableName: StaticString = "ratchet_zmqsocket_meta"
     static let shownName: StaticString = "ratchet.zmqsocket"
 
-    private(set) var handle: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) private(set) var handle: UnsafeMutableRawPointer?
     let type: Int32
     /// ZMQ_FD: owned by libzmq, never closed here.
-    private(set) var fd: Int32 = -1
+    @exclusivity(unchecked) private(set) var fd: Int32 = -1
     /// Seconds, or -1 for none; applies to send and recv.
-    var timeout: Double = -1
-    var watcher: IOWatcher?
+    @exclusivity(unchecked) var timeout: Double = -1
+    @exclusivity(unchecked) var watcher: IOWatcher?
     /// The message recv and recv_all receive into: initialized once, so a receive costs no
     /// zmq_msg_init/zmq_msg_close (zmq_msg_recv releases the previous part itself, as
     /// libzmq's own perf tools rely on). It keeps the last part received until the next
