@@ -1,7 +1,8 @@
 -- ratchet.websocket against Python's `websockets` both ways, over ws:// and wss:// (a test
 -- CA): text, binary, 1 MiB, fragmented messages both ways, ping/pong both ways, close codes
 -- both ways, subprotocol and origin checks, invalid UTF-8 -> 1007, over the size limit ->
--- 1009; the client refuses an untrusted server certificate.
+-- 1009; the client refuses an untrusted server certificate; over wss one thread receives
+-- while others send, at both ends at once.
 local ratchet = require "ratchet"
 local websocket = require "ratchet.websocket"
 local h = require "helper"
@@ -113,6 +114,36 @@ h.run(function()
     local sport, sstats = t.serve(handlers, {tls = sctx})
     python_client("wss://localhost:" .. sport, certs.ca)
     stats.stop(); sstats.stop()
+
+    -- over TLS too, one thread receives while others send, at both ends at once
+    local busy = {GET = function(_, _, headers)
+        return websocket.accept(headers, function(ws)
+            local sender = ratchet.thread.attach(function()
+                for _ = 1, 50 do ws:send(string.rep("s", 100000), "binary") end
+            end)
+            local n = 0
+            while ws:recv() do n = n + 1 end
+            h.eq(n, 60, "messages the server received while sending")
+            ratchet.thread.wait_all({sender})
+        end)
+    end}
+    local bport, bstats = t.serve(busy, {tls = sctx})
+    local ws = websocket.connect("wss://localhost:" .. bport .. "/", {ca_file = certs.ca})
+    local got = 0
+    local reader = ratchet.thread.attach(function()
+        for _ = 1, 50 do got = got + #ws:recv() end
+    end)
+    local senders = {}
+    for k = 1, 3 do
+        senders[k] = ratchet.thread.attach(function()
+            for _ = 1, 20 do ws:send(string.rep(string.char(64 + k), 70000), "binary") end
+        end)
+    end
+    ratchet.thread.wait_all(senders)
+    ratchet.thread.wait_all({reader})
+    h.eq(got, 5000000, "bytes the client received while sending over TLS")
+    h.eq(ws:close(), 1000, "close over TLS")
+    bstats.stop()
 
     -- ratchet client -> Python server, ws:// and wss://
     local pport, pjob = python_server(false)
