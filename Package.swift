@@ -42,7 +42,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "ratchet-lua",
-            dependencies: ["RatchetHost", "CLua"],
+            dependencies: ["RatchetHost", "Ratchet", "CLua", "CLinux"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-I/usr/include/lua5.4"])],
             linkerSettings: [.linkedLibrary("lua5.4"), .unsafeFlags(["-Xlinker", "--export-dynamic"])]
         ),

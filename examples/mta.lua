@@ -91,8 +91,8 @@ function queue.store(sender, recipients, data, received_from)
 end
 -- }}}
 
--- {{{ receiving: one SMTP server session per connection
-local function receive(conn, from)
+-- {{{ receiving: one SMTP server session per connection (ratchet.smtp.server.serve)
+local function session_handlers(from)
     local session = { recipients = {} }
     local handlers = {}
 
@@ -116,9 +116,7 @@ local function receive(conn, from)
         reply.message = "Queued as " .. id
     end
     function handlers:RSET() session.recipients = {} end
-
-    conn:set_timeout(60)
-    ratchet.smtp.server.new(conn, handlers, nil, nil, { max_message_size = opts.max_size }):handle()
+    return handlers
 end
 -- }}}
 
@@ -181,7 +179,8 @@ local function relay()
                 log("failed %s: %s", id, why)
             elseif result == "retry" then
                 log("deferred %s: %s (retry in %gs)", id, why, opts.retry)
-                ratchet.thread.attach(function()
+                -- background: a stop does not wait for a retry (the spool keeps the message)
+                ratchet.thread.attach_background(function()
                     ratchet.thread.timer(opts.retry)
                     queue.push(id)
                 end)
@@ -211,10 +210,13 @@ ratchet.new(function()
     listener:listen()
     local ip, port = listener:getsockname()
     log("listening on %s:%d, relaying to %s:%s, spool %s", ip, port, smart_host, smart_port, opts.spool)
-    while true do
-        local conn, from = listener:accept()
-        ratchet.thread.attach(receive, conn, from)
-    end
+    -- until SIGTERM/SIGINT (ratchet.worker): then idle sessions get 421 4.3.2, a message
+    -- being received is finished first, and the relay stops with the receiving
+    ratchet.smtp.server.serve(listener, session_handlers,
+        { max_message_size = opts.max_size, idle_timeout = 60 })
+    log("stopped receiving")
+    -- a message being relayed now stays in the spool and is relayed at the next start
+    ratchet.thread.kill(queue.relay_thread)
 end, function(err, thread)
     io.stderr:write(debug.traceback(thread, tostring(err)), "\n")
 end):loop()

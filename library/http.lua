@@ -10,6 +10,9 @@
 ---@field header_timeout? number Default 30 s.
 ---@field tls? ratchet.ssl.Context Encrypt every connection.
 ---@field on_error? fun(err: any, from: any) Called with a handler's error.
+---@field max_connections? integer `serve`: connections at once, default 10000; over it 503.
+---@field max_connections_per_address? integer `serve`: the same per client IP address.
+---@field drain_timeout? number `serve`: seconds a graceful stop may take (default `--drain-timeout`, 30).
 
 ---What a handler returns.
 ---@class ratchet.http.response
@@ -37,6 +40,10 @@ function server.new(socket, from, handlers, options) end
 ---Serves requests until the connection closes (also `server()`).
 ---@async
 function server:handle() end
+
+---The stop hook of `serve`: the request in progress gets `Connection: close`; an idle
+---connection closes after 0.2 s.
+function server:drain() end
 
 ---Accepts connections on `listener`, each served by its own thread.
 ---@async

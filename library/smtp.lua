@@ -22,6 +22,11 @@ function reply:error(description) end
 ---@field idle_timeout? number Seconds for each read.
 ---@field command_timeout? number Seconds for a whole command line; default max(idle_timeout, 300).
 ---@field min_data_rate? number Octets per second a message must keep up after command_timeout; default 500.
+---@field tls? ratchet.ssl.Context `serve`: offer STARTTLS (or encrypt at once with `tls_immediately`).
+---@field tls_immediately? boolean `serve`: encrypt before the banner.
+---@field max_connections? integer `serve`: sessions at once, default 10000; over it 421 4.7.0.
+---@field max_connections_per_address? integer `serve`: the same per client IP address.
+---@field drain_timeout? number `serve`: seconds a graceful stop may take (default `--drain-timeout`, 30).
 
 ---`server.extensions` and `client.extensions`: the ESMTP extensions of the session.
 ---@class ratchet.smtp.extensions
@@ -78,6 +83,22 @@ function server.new(socket, handlers, tls_context, tls_immediately, options) end
 ---Sends the banner and answers commands until QUIT (also `server()`).
 ---@async
 function server:handle() end
+
+---Accepts connections on `listener`, one session thread each, until it is closed or the
+---process stops (ratchet.worker); `handlers` is a table or `function(from)` returning one.
+---@async
+---@param listener ratchet.socket.Socket
+---@param handlers table|fun(from: any): table
+---@param options? ratchet.smtp.server.options
+function server.serve(listener, handlers, options) end
+
+---The stop hook of `serve`: an idle session gets 421 4.3.2 and ends; a busy one finishes
+---its command first.
+function server:drain() end
+
+---421 4.3.2 Service shutting down.
+---@param message? string
+function server:shutting_down(message) end
 
 ---Runs the CLOSE handler once, shuts TLS down and closes the socket.
 function server:close() end

@@ -1,6 +1,7 @@
 // Linux headers and GNU declarations that Swift's Glibc module does not cover (it is built
 // without _GNU_SOURCE, and redefining that here would clash with the Glibc module).
 #include <sys/timerfd.h>
+#include <sys/signalfd.h>
 #include <spawn.h>
 #include <unistd.h>
 

@@ -12,6 +12,7 @@ public struct LuaError: Error, CustomStringConvertible {
 /// program can run Lua files or strings and get their errors back as Swift errors.
 public final class LuaHost {
     public let L: OpaquePointer
+    private var closed = false
 
     /// - Parameters:
     ///   - luaPath: extra `package.path` entries (e.g. the bundled `LuaLib`).
@@ -32,7 +33,15 @@ public final class LuaHost {
         }
     }
 
-    deinit { lua_close(L) }
+    deinit { close() }
+
+    /// Closes the state (finalizers run: sockets close, ZeroMQ delivers what is queued
+    /// within LINGER), as lua5.4 does at a normal end. Nothing may use the host after.
+    public func close() {
+        if closed { return }
+        closed = true
+        lua_close(L)
+    }
 
     /// Where the bundled Lua modules are: beside an installed runner (`../share/lua/5.4`) and,
     /// for a build tree, the package's own `LuaLib`.

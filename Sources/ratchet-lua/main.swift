@@ -13,6 +13,8 @@ func fail(_ msg: String) -> Never {
     exit(1)
 }
 
+// -w N (a supervisor of worker processes: Workers/), --drain-timeout S, a worker's channel.
+WorkerOptions.start()
 let argv = CommandLine.arguments
 let options: RunnerOptions
 do {
@@ -84,4 +86,5 @@ if options.interactive {
         run { try host.runStandardInput() }
     }
 }
+host.close()   // as lua5.4 does: finalizers run (queued ZeroMQ messages go out)
 exit(0)

@@ -162,6 +162,12 @@ function server:unhandled_error(command, arg, message)
     self.io:flush_send()
 end
 
+function server:shutting_down(message)
+    self:send_ESC_reply({ code = "421", message = message or "Service shutting down",
+        enhanced_status_code = "4.3.2" })
+    self.io:flush_send()
+end
+
 function server:too_many_errors(message)
     self:send_ESC_reply({ code = "421", message = message or "Too many errors, closing connection.",
         enhanced_status_code = "4.7.0" })
@@ -531,7 +537,9 @@ local function handle_session(self)
     local command
     repeat
         local arg
+        self.idle = true      -- waiting for a command: drain() may end the session now
         command, arg = self.io:recv_command(self.max_line, self.command_timeout)
+        self.idle = false
         if not command then
             if arg == "bare LF" then self:bare_newline() else self:line_too_long() end
         elseif commands[command] then
@@ -543,6 +551,10 @@ local function handle_session(self)
         end
         if self.errors >= self.max_errors and not self.closed then
             self:too_many_errors()
+            break
+        end
+        if self.draining and not self.closed then
+            if command ~= "QUIT" then self:shutting_down() end
             break
         end
     until command == "QUIT" or self.closed
@@ -578,5 +590,39 @@ function server:handle()
 end
 
 server.__call = server.handle
+
+--- drain(): the stop hook of the accept loop (ratchet.server_loop). A session waiting for a
+-- command gets `421 4.3.2 Service shutting down` and ends now; one in the middle of a
+-- command (DATA included) finishes it, then gets the 421.
+function server:drain()
+    self.draining = true
+    if self.idle and not self.closed then
+        pcall(self.shutting_down, self)
+        local sock = self.io.socket
+        -- the session's own read then ends quietly at end of file
+        if sock.shutdown then pcall(sock.shutdown, sock, "both") end
+    end
+end
+
+local BUSY = "421 4.7.0 Too many connections\r\n"
+
+--- serve(listener, handlers, options): accepts connections until the listener is closed,
+-- one session thread each (ratchet.server_loop). `handlers` is a table (shared by every
+-- session) or a function(from) returning one per session. options: those of new()
+-- (max_message_size, max_line, max_errors, idle_timeout), tls (a server context) with
+-- tls_immediately, and the accept loop's max_connections (over it: 421 4.7.0 and close),
+-- max_connections_per_address, drain_timeout. On a stop (ratchet.worker) it stops
+-- accepting and drains every session.
+function server.serve(listener, handlers, options)
+    options = options or {}
+    local server_loop = require "ratchet.server_loop"
+    server_loop.run(listener, options, function(client, from)
+        local h = handlers
+        if type(h) == "function" then h = h(from) end
+        local session = server.new(client, h, options.tls, options.tls_immediately, options)
+        session.from = from
+        return session
+    end, BUSY)
+end
 
 return server

@@ -19,10 +19,19 @@ typedef int (*ratchet_impl)(lua_State *L, int status, intptr_t ctx);
 
 // Pushes a Lua C closure that runs `impl` behind the trampoline.
 void ratchet_push_impl(lua_State *L, ratchet_impl impl);
+// The same, with `datum` as the closure's second upvalue (lua_upvalueindex(2)).
+void ratchet_push_impl_with(lua_State *L, ratchet_impl impl, void *datum);
 
 struct sockaddr;
 // accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC): Glibc hides accept4 from Swift.
 int ratchet_accept4(int fd, struct sockaddr *addr, unsigned int *len);
+// sendmsg/recvmsg of one message with at most one descriptor (SCM_RIGHTS): the CMSG_*
+// macros that build the control message are not importable into Swift. recv stores the
+// received descriptor (close-on-exec) in *fd, or -1 when none came.
+long ratchet_send_with_fd(int sock, const void *data, unsigned long len, int fd);
+long ratchet_recv_with_fd(int sock, void *data, unsigned long len, int *fd);
+// prctl(PR_SET_PDEATHSIG, sig): prctl is variadic, which Swift cannot call.
+int ratchet_set_parent_death_signal(int sig);
 
 
 // The ratchet thread the kernel is resuming on this OS thread (and its coroutine), so a

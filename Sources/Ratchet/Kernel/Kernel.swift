@@ -43,6 +43,9 @@ public final class Kernel: LuaHandle {
     /// Every I/O watcher on this base, by descriptor, so block_on and the handles share one.
     var watchers = WatcherTable()
     var signalWatchers: [Int32: SignalWatcher] = [:]
+    /// Signal watchers whose event must be deleted once the poll has returned (never from
+    /// inside their own callback: see SignalWatcher).
+    var unsettledSignals: [SignalWatcher] = []
     /// Threads parked with a zero timeout: they time out after the next non-blocking poll,
     /// without a libevent timer (sleep(0) is common and 100,000 timers in a heap are not free).
     private var zeroWaiters: [(LuaThread, UInt32)] = []
@@ -253,6 +256,10 @@ public final class Kernel: LuaHandle {
         if !retired.isEmpty {
             for w in retired { w.detach() }
             retired.removeAll()
+        }
+        if !unsettledSignals.isEmpty {
+            for s in unsettledSignals { s.settle() }
+            unsettledSignals.removeAll()
         }
         return (true, !drain(lua))
     }
@@ -478,6 +485,7 @@ public final class Kernel: LuaHandle {
         watchers.removeAll()
         for s in signalWatchers.values { s.detach() }
         signalWatchers.removeAll()
+        unsettledSignals.removeAll()
         for e in extensions.values { e.kernelClosing() }
         extensions.removeAll()
         lua.unref(errorHandlerRef); errorHandlerRef = LUA_NOREF
