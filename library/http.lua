@@ -225,6 +225,15 @@ function common.has_token(values, token) end
 function common.date_line() end
 
 ---@private
+---Makes `need` unread bytes available in `obj.buf` from `obj.pos`, reading with `recv(obj)`;
+---false when the connection ended first.
+---@param obj table
+---@param need integer
+---@param recv fun(obj: table): string
+---@return boolean
+function common.fill(obj, need, recv) end
+
+---@private
 ---Whether `err` is a connection error (reset, closed, timed out).
 ---@param err any
 ---@return boolean

@@ -17,6 +17,7 @@ enum Module {
         ("exec", ExecLibrary.open),
         ("timerfd", TimerFDLibrary.open),
         ("http2", HTTP2Library.open),
+        ("wsmask", MaskLibrary.open),
     ]
 
     static func open(_ lua: Lua) -> Int32 {
@@ -90,6 +91,8 @@ public func luaopen_ratchet_exec(_ L: OpaquePointer?) -> Int32 { Module.openSubm
 public func luaopen_ratchet_http2(_ L: OpaquePointer?) -> Int32 { Module.openSubmodule(Lua(L), "http2", HTTP2Library.open) }
 @_cdecl("luaopen_ratchet_timerfd")
 public func luaopen_ratchet_timerfd(_ L: OpaquePointer?) -> Int32 { Module.openSubmodule(Lua(L), "timerfd", TimerFDLibrary.open) }
+@_cdecl("luaopen_ratchet_wsmask")
+public func luaopen_ratchet_wsmask(_ L: OpaquePointer?) -> Int32 { Module.openSubmodule(Lua(L), "wsmask", MaskLibrary.open) }
 
 /// Puts `ratchet` and its sub-modules in `package.preload` of a Lua state that links the Lua
 /// core itself (the runner, an embedding Swift program).
@@ -106,6 +109,7 @@ public func preload(_ L: OpaquePointer) {
         ("ratchet.exec", { luaopen_ratchet_exec($0) }),
         ("ratchet.timerfd", { luaopen_ratchet_timerfd($0) }),
         ("ratchet.http2", { luaopen_ratchet_http2($0) }),
+        ("ratchet.wsmask", { luaopen_ratchet_wsmask($0) }),
     ]
     for (name, fn) in entries {
         lua_pushcclosure(L, fn, 0)

@@ -54,6 +54,18 @@ function M.read_all(s, timeout)
     return table.concat(parts)
 end
 
+--- Reads a message head from `s` up to and including the empty line, a byte at a time so
+-- that nothing after it is consumed; less at EOF.
+function M.read_head(s)
+    local head = ""
+    while not head:find("\r\n\r\n", 1, true) do
+        local d = s:recv(1)
+        if d == "" then break end
+        head = head .. d
+    end
+    return head
+end
+
 --- Sends `request` raw on a new connection and returns everything the server sent before
 -- closing (or going quiet for `timeout` seconds).
 function M.raw(port, request, timeout)

@@ -19,13 +19,7 @@ local function scripted(reply)
             local s = listener:accept()
             thread.attach(function()
                 s:set_timeout(5)
-                local req = ""
-                while not req:find("\r\n\r\n", 1, true) do
-                    local d = s:recv(65536)
-                    if d == "" then break end
-                    req = req .. d
-                end
-                seen[#seen + 1] = req
+                seen[#seen + 1] = t.read_head(s)
                 pcall(function()
                     if type(reply) == "function" then reply(s) else t.send_all(s, reply) end
                 end)

@@ -138,21 +138,7 @@ end
 
 -- Makes at least `need` unread bytes available in self.buf from self.pos; false at EOF.
 local function fill(self, need)
-    local buf, pos = self.buf, self.pos
-    local have = #buf - pos + 1
-    if have >= need then return true end
-    local parts, n = {sub(buf, pos)}, 1
-    while have < need do
-        local d = recv(self)
-        if d == "" then
-            self.buf, self.pos = concat(parts, "", 1, n), 1
-            return false
-        end
-        n = n + 1; parts[n] = d
-        have = have + #d
-    end
-    self.buf, self.pos = concat(parts, "", 1, n), 1
-    return true
+    return common.fill(self, need, recv)
 end
 
 -- Reads until `delim` is in the buffer; returns its position, or nil at EOF / past `limit`.

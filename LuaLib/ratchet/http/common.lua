@@ -151,6 +151,27 @@ function common.http_date()
     return date_value
 end
 
+--- fill(obj, need, recv) → true once `need` unread bytes are in obj.buf from obj.pos (what
+-- was read is appended with one concatenation), reading with recv(obj) (a string, "" at
+-- EOF); false when the connection ended first. For the client and ratchet.websocket.
+function common.fill(obj, need, recv)
+    local buf, pos = obj.buf, obj.pos
+    local have = #buf - pos + 1
+    if have >= need then return true end
+    local parts, n = {string.sub(buf, pos)}, 1
+    while have < need do
+        local d = recv(obj)
+        if d == "" then
+            obj.buf, obj.pos = concat(parts, "", 1, n), 1
+            return false
+        end
+        n = n + 1; parts[n] = d
+        have = have + #d
+    end
+    obj.buf, obj.pos = concat(parts, "", 1, n), 1
+    return true
+end
+
 --- Is `err` a failure of the connection itself (peer gone, timeout, TLS failure), as opposed
 -- to a bug?
 function common.is_connection_error(err)

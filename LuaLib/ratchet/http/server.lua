@@ -398,6 +398,17 @@ local function framing(c, te, cl, minor, max_body)
     return length
 end
 
+-- The connection-takeover hook: a handler's 101 response with `upgrade = function(socket,
+-- pending)` (e.g. from ratchet.websocket.accept) gets its head sent, then the function runs
+-- in this connection's thread with the socket and the bytes already read past the request.
+-- The server reads and writes nothing more; the socket is closed when the function returns.
+local function upgrade(c, res, minor, buf, pos)
+    add_response(c, res, 101, minor, false, true)
+    flush(c)
+    c.stage = "upgraded"
+    res.upgrade(c.sock, sub(buf, pos))
+end
+
 -- The connection loop: parse every complete request in the buffer, answer in order, send
 -- the batch, read more.
 local function serve(self, c)
@@ -515,6 +526,7 @@ local function serve(self, c)
             end
             -- the response (stage stays "head": nothing of it is sent before send_stream)
             local res, ncode = dispatch(self, method, uri, headers, data)
+            if ncode == 101 and res.upgrade then return upgrade(c, res, minor, buf, pos) end
             if not add_response(c, res, ncode, minor, method == "HEAD", keep and not self.draining) then
                 c.linger = pos <= #buf
                 flush(c)

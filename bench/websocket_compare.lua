@@ -1,0 +1,66 @@
+-- Runs the WebSocket echo servers one after the other — examples/websocket_echo.lua (ratchet)
+-- and bench/websocket_echo_py.py (Python `websockets`, the same echo) — each on core 0,
+-- with bench/websocket_load.lua on core 1; prints a Markdown table of messages per second
+-- and server CPU per message, the median of REPS runs of SECS seconds.
+--   usage (through bench/websocket_echo.sh): lua5.4 websocket_compare.lua ROOT [ONLY-pattern]
+local root, only = arg[1], arg[2] or "."
+local secs, reps = tonumber(os.getenv("SECS")) or 5, tonumber(os.getenv("REPS")) or 3
+local conns, size = tonumber(os.getenv("CONNS")) or 100, tonumber(os.getenv("SIZE")) or 64
+
+local function sh(cmd)
+    local p = io.popen(cmd)
+    local out = p:read("a")
+    p:close()
+    return out
+end
+
+local pyver = sh("/usr/bin/python3 -c 'import websockets; print(websockets.__version__)'"):gsub("%s+$", "")
+local servers = {
+    {"ratchet.websocket", "lua5.4 " .. root .. "/examples/websocket_echo.lua"},
+    {"python websockets " .. pyver, "/usr/bin/python3 " .. root .. "/bench/websocket_echo_py.py"},
+}
+local hz = tonumber(sh("getconf CLK_TCK")) or 100
+local function cpu_seconds(pid)
+    local f = io.open("/proc/" .. pid .. "/stat")
+    local stat = f:read("a")
+    f:close()
+    local fields = {}
+    for x in stat:match("%) (.*)"):gmatch("%S+") do fields[#fields + 1] = x end
+    return (tonumber(fields[12]) + tonumber(fields[13])) / hz     -- utime, stime
+end
+
+-- One load run against the server `pid` on `port`: messages/s, server CPU µs per message.
+local function measure(pid, port)
+    local c0 = cpu_seconds(pid)
+    local out = sh(string.format("taskset -c 1 lua5.4 %s/bench/websocket_load.lua %d %d %d %d",
+        root, port, conns, secs, size))
+    local c1 = cpu_seconds(pid)
+    local rate, total = tonumber(out:match("(%d+) messages/s")), tonumber(out:match("(%d+) messages\n"))
+    if not rate then error("the load failed: " .. out, 0) end
+    -- the server's CPU covers the warm-up second too: per message of the whole run
+    return rate, (c1 - c0) * 1e6 / (total * (secs + 1) / secs)
+end
+
+print(string.format("# WebSocket echo, %d B messages, %d connections, %d s, median of %d (%s, load average %s)",
+    size, conns, secs, reps, os.date("!%Y-%m-%d %H:%M UTC"), sh("cut -d' ' -f1-3 /proc/loadavg"):gsub("%s+$", "")))
+print()
+print("| server | messages/s | server CPU per message |")
+print("|---|---:|---:|")
+local port = 20000 + math.random(0, 19999)
+for _, s in ipairs(servers) do
+    local name, cmd = s[1], s[2]
+    if name:find(only) then
+        port = port + 1
+        local pid = tonumber(sh(string.format("taskset -c 0 %s %d >/dev/null 2>&1 & echo $!", cmd, port)))
+        sh(string.format("for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/%d) 2>/dev/null && break; sleep 0.1; done", port))
+        local runs = {}
+        local ok, err = pcall(function()
+            for _ = 1, reps do runs[#runs + 1] = {measure(pid, port)} end
+        end)
+        os.execute("kill " .. pid .. " 2>/dev/null")   -- also when a run failed
+        if not ok then error(err, 0) end
+        table.sort(runs, function(a, b) return a[1] < b[1] end)
+        local m = runs[(#runs + 1) // 2]
+        print(string.format("| %s | %d | %.1f µs |", name, m[1], m[2]))
+    end
+end

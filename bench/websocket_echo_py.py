@@ -1,0 +1,19 @@
+"""The same WebSocket echo server as examples/websocket_echo.lua, with Python's `websockets`
+(asyncio, no compression), for bench/websocket_echo.sh.   usage: websocket_echo_py.py PORT"""
+import asyncio
+import sys
+
+import websockets
+
+
+async def echo(ws, path):
+    async for message in ws:
+        await ws.send(message)
+
+
+async def main(port):
+    async with websockets.serve(echo, "127.0.0.1", port, compression=None, max_size=16 << 20):
+        await asyncio.Future()
+
+
+asyncio.run(main(int(sys.argv[1])))
