@@ -84,6 +84,24 @@ h.eq(got[3], "refused 431", "more fields than max_headers")
 h.eq(got[5], "refused 413", "body over the limit")
 h.eq(got[7], "message /fine", "within the limits")
 
+-- the bodies being received on one connection together: at most twice max_body_bytes
+srv, cli = http2.new("server", {max_body_bytes = 100}), http2.new("client")
+local ids = {}
+for i = 1, 3 do
+    ids[i] = cli:request("POST", "http", "h", "/part" .. i, nil, nil, true)
+    cli:send(ids[i], ("p"):rep(80))
+end
+pump(cli, srv)
+e = events(srv)
+h.eq(#e, 1, "one stream refused while the bodies are incomplete")
+h.eq(e[1][1] .. " " .. e[1][2] .. " " .. e[1][3], "refused 5 413", "the stream past twice the limit")
+cli:send(ids[1], "", true)
+cli:send(ids[2], "", true)
+pump(cli, srv)
+e = events(srv)
+h.eq(#e, 2, "the other two complete")
+h.eq(#e[1][4] + #e[2][4], 160, "their bodies")
+
 -- RST_STREAM both ways, GOAWAY
 srv, cli = http2.new("server"), http2.new("client")
 id = cli:request("GET", "http", "h", "/a")

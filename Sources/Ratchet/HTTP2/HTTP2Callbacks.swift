@@ -40,7 +40,15 @@ enum HTTP2Callbacks {
     private static let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, id, data, len, user in
         guard let data else { return 0 }
         let s = session(user)
-        s.streams[id]?.addBody(data, len, limit: s.maxBodyBytes)
+        guard let st = s.streams[id] else { return 0 }
+        let before = st.body.count
+        if s.maxBodyBytes > 0 && s.bodyBytes + len > 2 * s.maxBodyBytes {
+            // the streams of one connection together hold at most twice one body's limit
+            st.refuse(413)
+        } else {
+            st.addBody(data, len, limit: s.maxBodyBytes)
+        }
+        s.bodyBytes += st.body.count - before
         return 0
     }
 
@@ -80,6 +88,7 @@ enum HTTP2Callbacks {
     private static let onStreamClose: nghttp2_on_stream_close_callback = { _, id, code, user in
         let s = session(user)
         if let st = s.streams.removeValue(forKey: id), !st.delivered {
+            s.bodyBytes -= st.body.count
             s.post(.reset(id, code))
         }
         return 0

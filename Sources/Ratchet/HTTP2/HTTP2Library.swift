@@ -34,7 +34,8 @@ enum HTTP2Library {
     /// new(role, options): role "server" or "client". options: max_concurrent_streams (100),
     /// max_header_list_size (16384; larger header lists are refused with 431),
     /// max_headers (0: no limit; more fields in a message are refused with 431),
-    /// max_body_bytes (8 MiB; larger bodies are refused with 413; 0: no limit),
+    /// max_body_bytes (8 MiB; larger bodies are refused with 413, and so is a body that
+    /// would take the bodies being received on the connection past twice it; 0: no limit),
     /// window_size (1 MiB: each stream's receive window, the connection's is 16 times it).
     /// The session's SETTINGS (and a client's preface) are the first `output()`.
     static let new: LuaImpl = { L, _, _ in
@@ -117,6 +118,7 @@ enum HTTP2Library {
             } else {
                 lua.pushNil()
             }
+            s.bodyBytes -= st.body.count
             st.fieldBytes = []; st.fields = []; st.body = []
             return 4
         case .refused(let id, let status):

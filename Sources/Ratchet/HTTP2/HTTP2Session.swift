@@ -26,6 +26,8 @@ final class HTTP2Session: LuaHandle {
     var maxHeaderListSize = 0
     var maxBodyBytes = 0
     var maxFields = 0
+    /// Request or response bodies being gathered on all streams (bounded by maxBodyBytes × 2).
+    var bodyBytes = 0
     var streams: [Int32: HTTP2Stream] = [:]
     var events: [HTTP2Event] = []
     var eventPos = 0
