@@ -54,6 +54,7 @@ end
 local handlers = {}
 function handlers:GET(uri)
     if uri == "/big" then return {code = 200, data = big} end
+    if uri == "/slow" then ratchet.thread.timer(0.3) end
     if uri == "/fail" then error("handler failure on purpose") end
     return {code = 200, headers = {["Content-Type"] = "text/plain", ["X-Multi"] = {"a", "b"}},
             data = "ratchet " .. uri .. "\n"}
@@ -126,6 +127,14 @@ h.run(function()
     code, _, _, body = http_client.fetch(base .. "/after", tls)
     h.eq(body, "ratchet /after\n", "the connection goes on after a failed handler")
     h.eq(stats.connections, 1, "every HTTP/2 request on the one connection")
+
+    -- a thread killed while it waits for its response: the others go on, nothing waits on
+    -- it (else the connection's reader would keep this test's kernel running)
+    local victim = ratchet.thread.attach(http_client.fetch, base .. "/slow", tls)
+    ratchet.thread.timer(0.05)
+    ratchet.thread.kill(victim)
+    code, _, _, body = http_client.fetch(base .. "/after-kill", tls)
+    h.eq(body, "ratchet /after-kill\n", "a fetch after another thread's was killed")
 
     -- http2 = false: HTTP/1.1, a connection per fetch
     for i = 1, 3 do

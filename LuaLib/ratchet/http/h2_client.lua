@@ -97,6 +97,17 @@ local function reader(conn)
     conn.reader = nil
 end
 
+-- A request whose thread was killed while it waited: its stream is cancelled, and the
+-- reader stops waiting for it (else the reader would keep the kernel running).
+local ABANDON = {__close = function(st)
+    if st.done then return end
+    local conn = st.conn
+    st.done = true
+    conn.pending = conn.pending - 1
+    conn.streams[st.id] = nil
+    conn.session:reset(st.id, 8)   -- CANCEL: goes out with the next frames sent
+end}
+
 -- Sends one request on the connection and waits for its response: the stream's record
 -- {headers, body} or {err, retry}; nil when the connection takes no new stream.
 local function exchange(conn, method, path, headers, data)
@@ -106,7 +117,8 @@ local function exchange(conn, method, path, headers, data)
     if conn.broken then return nil end
     local id = conn.session:request(method, conn.scheme, conn.authority, path, headers, body, streamed)
     if not id then return nil end
-    local st = {thread = self_thread()}
+    local st = setmetatable({thread = self_thread(), conn = conn, id = id}, ABANDON)
+    local _ <close> = st
     conn.streams[id] = st
     conn.pending = conn.pending + 1
     if not conn.reader then conn.reader = attach(reader, conn) end
