@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Requests per second of HTTP/1.1 "hello world" servers at 100 keep-alive connections,
-# side by side: ratchet.http.server, a raw ratchet responder, lua-http and a hand-written
-# cqueues responder. Server on core 0, wrk -t1 -c100 on core 1, SECS (5) seconds each after
+# side by side: ratchet.http.server, a raw ratchet responder, lua-http, a hand-written
+# cqueues responder and nginx + lua-nginx-module (bench/nginx_lua.sh, one process). Server on core 0, wrk -t1 -c100 on core 1, SECS (5) seconds each after
 # a 1 s warm-up, REPS (1) runs each, the best kept. A benchmark, not a test: run it on a quiet
 # machine.   usage: bench/http_compare.sh [ONLY-regex]
+# WRK_ARGS adds wrk options (a script: -s bench/wrk/post_64k.lua), CONNS (100) the connections;
+# EXTRA_SERVERS="name|command;…" adds servers (e.g. an older checkout's http_server.lua).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 shared="${RATCHET_SHARED_BENCH:-$here/../shared/bench}"
@@ -19,9 +21,13 @@ servers=(
   "ratchet-raw|lua5.4 $here/bench/http_raw.lua"
   "lua-http|lua5.4 $shared/servers/http_luahttp.lua"
   "cqueues-hand|lua5.4 $shared/servers/http_cqueues.lua"
+  "nginx-lua|$here/bench/nginx_lua.sh"
 )
+IFS=';' read -r -a extra <<<"${EXTRA_SERVERS:-}"
+for e in "${extra[@]}"; do [ -n "$e" ] && servers+=("$e"); done
+conns="${CONNS:-100}"; wrk_args="${WRK_ARGS:-}"
 port=$((20000 + RANDOM % 20000))
-echo "# HTTP/1.1 hello world, wrk -t1 -c100 -d${secs}s, best of $reps ($(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "# HTTP/1.1, wrk -t1 -c$conns -d${secs}s $wrk_args, best of $reps ($(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz="$(getconf CLK_TCK)"
@@ -37,7 +43,7 @@ for entry in "${servers[@]}"; do
     best=""; bestrps=0; bestcpu="-"
     for _ in $(seq "$reps"); do
         t0="$(cpu_ticks "$pid")"
-        res="$(taskset -c 1 wrk -t1 -c100 -d"${secs}s" --latency "http://127.0.0.1:$port/" 2>&1)"
+        res="$(taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --latency $wrk_args "http://127.0.0.1:$port/" 2>&1)"
         t1="$(cpu_ticks "$pid")"
         rps="$(awk '/Requests\/sec/ {print int($2)}' <<<"$res")"
         reqs="$(awk '/requests in/ {print $1}' <<<"$res")"

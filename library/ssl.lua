@@ -60,6 +60,12 @@ function Context:set_servername_callback(f) end
 ---@param max? "TLSv1.2"|"TLSv1.3"
 function Context:set_protocols(min, max) end
 
+---Replaces the TLS 1.2 cipher list, the TLS 1.3 suites and the groups (nil keeps a part).
+---@param ciphers? string
+---@param ciphersuites? string
+---@param groups? string
+function Context:set_ciphers(ciphers, ciphersuites, groups) end
+
 ---Seeds OpenSSL's generator from a file (rarely useful today).
 ---@param file? string
 ---@param max_bytes? integer

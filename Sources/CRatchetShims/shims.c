@@ -35,6 +35,14 @@ void ratchet_push_impl(lua_State *L, ratchet_impl impl) {
     lua_pushcclosure(L, ratchet_trampoline, 1);
 }
 
+// The same with a second upvalue the implementation reads (a handle type's tag, so the
+// shared metamethods can check their argument); the trampoline only uses the first.
+void ratchet_push_impl_with(lua_State *L, ratchet_impl impl, void *datum) {
+    lua_pushlightuserdata(L, (void *)impl);
+    lua_pushlightuserdata(L, datum);
+    lua_pushcclosure(L, ratchet_trampoline, 2);
+}
+
 
 // accept4 is hidden from Swift behind _GNU_SOURCE; one syscall instead of accept + 2 fcntl.
 int ratchet_accept4(int fd, struct sockaddr *addr, socklen_t *len) {

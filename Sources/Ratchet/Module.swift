@@ -16,6 +16,7 @@ enum Module {
         ("zmqsocket", ZMQLibrary.open),
         ("exec", ExecLibrary.open),
         ("timerfd", TimerFDLibrary.open),
+        ("httpwire", HTTPWireLibrary.open),
         ("http2", HTTP2Library.open),
         ("wsmask", MaskLibrary.open),
     ]

@@ -22,11 +22,13 @@ assert(ratchet.error.is("x", "x") and not ratchet.error.is("x", "y"), "strings c
 assert(not ratchet.error.is({}, "x"), "plain tables are not errors")
 h.raises_msg("attempt to index a nil value", ratchet.error.is, nil, "x")
 
--- Inside a thread the error records it and tostring adds its traceback.
+-- Inside a thread the error records it. tostring adds the thread's traceback only once the
+-- thread died with it (test_kernel_errors_show_where.lua): while the thread runs, its
+-- current stack is not where the error happened.
 h.run(function()
     local te = ratchet.error.new("in thread", "X")
     h.eq(te.thread, coroutine.running(), "thread field")
-    assert(tostring(te):find("stack traceback", 1, true), "traceback in tostring")
+    h.eq(tostring(te), "in thread", "no traceback while the thread runs")
 end)
 
 -- Errors raised by the library carry function, code, errno, file and line of the caller.

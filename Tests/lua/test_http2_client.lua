@@ -55,6 +55,7 @@ local handlers = {}
 function handlers:GET(uri)
     if uri == "/big" then return {code = 200, data = big} end
     if uri == "/slow" then ratchet.thread.timer(0.3) end
+    if uri == "/switch" then return {code = 101} end
     if uri == "/fail" then error("handler failure on purpose") end
     return {code = 200, headers = {["Content-Type"] = "text/plain", ["X-Multi"] = {"a", "b"}},
             data = "ratchet " .. uri .. "\n"}
@@ -124,6 +125,9 @@ h.run(function()
     code = http_client.fetch(base .. "/fail", tls)
     h.eq(code, 500, "failing handler")
     h.eq(errors, 1, "the handler error was reported")
+    code = http_client.fetch(base .. "/switch", tls)
+    h.eq(code, 500, "a 1xx from a handler cannot be an HTTP/2 response")
+    h.eq(errors, 2, "and is reported")
     code, _, _, body = http_client.fetch(base .. "/after", tls)
     h.eq(body, "ratchet /after\n", "the connection goes on after a failed handler")
     h.eq(stats.connections, 1, "every HTTP/2 request on the one connection")

@@ -428,6 +428,35 @@ local cases = {
         return function(...) return type(w.get_fd(...)) end, { w }, stop
     end },
     { "writer:close", 1, 0, function() local p, stop = started({ "cat" }); local w = p:stdin(); return w.close, { w }, stop end },
+    -- ratchet.http2
+    { "http2.new", 1, 1, function() return ratchet.http2.new, { "server", { max_headers = 10 } } end },
+    { "http2:receive", 2, 0, function() local s = ratchet.http2.new("server"); return s.receive, { s, "x" } end },
+    { "http2:output", 1, 0, function() local s = ratchet.http2.new("server"); return s.output, { s } end },
+    { "http2:event", 1, 0, function() local s = ratchet.http2.new("server"); return s.event, { s } end },
+    { "http2:request", 5, 3, function()
+        local s = ratchet.http2.new("client")
+        return s.request, { s, "GET", "https", "localhost", "/", { accept = "*/*" }, "body", false }
+    end },
+    { "http2:respond", 3, 4, function()
+        local s = ratchet.http2.new("server")
+        return s.respond, { s, 1, 200, { server = "x" }, "body", false, "today" }
+    end },
+    { "http2:send", 3, 1, function()
+        local s = ratchet.http2.new("client")
+        local id = s:request("POST", "https", "localhost", "/", {}, nil, true)
+        return s.send, { s, id, "x", true }
+    end },
+    { "http2:buffered", 2, 0, function() local s = ratchet.http2.new("server"); return s.buffered, { s, 1 } end },
+    { "http2:reset", 2, 1, function()
+        local s = ratchet.http2.new("client")
+        local id = s:request("GET", "https", "localhost", "/", {})
+        return s.reset, { s, id, 2 }
+    end },
+    { "http2:shutdown", 1, 0, function() local s = ratchet.http2.new("server"); return s.shutdown, { s } end },
+    { "http2:terminate", 1, 1, function() local s = ratchet.http2.new("server"); return s.terminate, { s, 2 } end },
+    { "http2:want_read", 1, 0, function() local s = ratchet.http2.new("server"); return s.want_read, { s } end },
+    { "http2:want_write", 1, 0, function() local s = ratchet.http2.new("server"); return s.want_write, { s } end },
+    { "http2:close", 1, 0, function() local s = ratchet.http2.new("server"); return s.close, { s } end },
     -- ratchet.timerfd
     { "timerfd.new", 0, 1, function() return timerfd.new, { "monotonic" } end },
     { "timerfd:settime", 1, 3, function() local t = timerfd.new(); return t.settime, { t, 0.5, 0, "relative" } end },

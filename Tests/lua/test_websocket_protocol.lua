@@ -37,9 +37,11 @@ local function cframe(fin, opcode, payload, unmasked)
     return frame.encode(fin, opcode, payload, not unmasked)
 end
 
--- Reads one (unmasked, server) frame: opcode, payload; nil at EOF.
+-- Reads one (unmasked, server) frame: opcode, payload; nil at EOF. Bytes past the frame
+-- (two frames can arrive in one read) stay for the next call.
+local leftover = setmetatable({}, {__mode = "k"})
 local function read_frame(s)
-    local buf = ""
+    local buf = leftover[s] or ""
     local function need(n)
         while #buf < n do
             local d = s:recv(65536)
@@ -54,6 +56,7 @@ local function read_frame(s)
     if len == 126 then need(4); len, head = string.unpack(">I2", buf, 3), 4 end
     if len == 127 then need(10); len, head = string.unpack(">i8", buf, 3), 10 end
     need(head + len)
+    leftover[s] = buf:sub(head + len + 1)
     return b0 & 15, buf:sub(head + 1, head + len), b0 >= 128
 end
 

@@ -10,7 +10,7 @@ local http2 = ratchet.http2
 local sub, byte = string.sub, string.byte
 local type, tostring, pcall, setmetatable, next = type, tostring, pcall, setmetatable, next
 local attach, yield = ratchet.thread.attach, ratchet.thread.yield
-local NOT_IMPLEMENTED = {code = 501}
+local NOT_IMPLEMENTED, INTERNAL_SERVER_ERROR = {code = 501}, {code = 500}
 local flush, wake_blocked, send_stream = connection.flush, connection.wake_blocked, connection.send_stream
 
 local h2 = {}
@@ -56,6 +56,14 @@ end
 
 local NO_BODY_STATUS = {[204] = true, [304] = true}
 
+-- A handler's failure goes to on_error (or stderr), as in HTTP/1.1.
+local function report(conn, err)
+    local server = conn.server
+    local on_error = server.options.on_error
+    if on_error then pcall(on_error, err, server.from)
+    else io.stderr:write("ratchet.http.server: ", tostring(err), "\n") end
+end
+
 -- The handler's response to one stream, submitted to the session (a streamed body is sent
 -- here, as its pieces come).
 local function respond(conn, id, method, path, headers, body)
@@ -67,6 +75,11 @@ local function respond(conn, id, method, path, headers, body)
         res, code = NOT_IMPLEMENTED, 501
     else
         res, code = conn.dispatch(conn.server, method, path, headers, body)
+    end
+    if code < 200 then
+        -- HTTP/2 has no 101 (no Upgrade), and a 1xx is never a final response
+        report(conn, "handler for " .. method .. " returned " .. code .. ", which HTTP/2 cannot send as a response")
+        res, code = INTERNAL_SERVER_ERROR, 500
     end
     local data = res.data
     if method == "HEAD" or code < 200 or NO_BODY_STATUS[code] then data = nil end
@@ -98,10 +111,7 @@ local function run_stream(conn, id, headers, body)
     setmetatable(headers, common.headers_metatable)
     local ok, err = pcall(respond, conn, id, method, path, headers, body)
     if not ok then
-        local server = conn.server
-        local on_error = server.options.on_error
-        if on_error then pcall(on_error, err, server.from)
-        else io.stderr:write("ratchet.http.server: ", tostring(err), "\n") end
+        report(conn, err)
         conn.session:reset(id, INTERNAL_ERROR)
     end
     conn.active = conn.active - 1

@@ -6,15 +6,15 @@ local common = require "ratchet.http.common"
 local server_loop = require "ratchet.server_loop"
 local h2 = require "ratchet.http.h2_server"
 
-local find, sub, byte, upper, lower, format = string.find, string.sub, string.byte, string.upper,
-    string.lower, string.format
+local find, sub, byte, lower, format = string.find, string.sub, string.byte, string.lower, string.format
 local concat = table.concat
 local pcall, type, rawget, tostring, tonumber = pcall, type, rawget, tostring, tonumber
 local parse_fields, has_token, reasons, date_line = common.parse_fields, common.has_token,
     common.reasons, common.date_line
 local headers_metatable = common.headers_metatable
-local lowered, lower_name = common.lowered, common.lower_name
 local setmetatable, next = setmetatable, next
+-- request heads into Lua tables and response heads into strings, natively (Sources/Ratchet/HTTP)
+local parse_head, build_head = ratchet.httpwire.parse_request_head, ratchet.httpwire.build_response_head
 
 local server = {}
 server.__index = server
@@ -25,21 +25,21 @@ server.defaults = {
     max_body_bytes = 8 * 1024 * 1024,
     idle_timeout = 60,               -- seconds between requests, and per read or write
     header_timeout = 30,             -- seconds to receive a whole request head once it started
+    body_timeout = 120,              -- seconds to receive a whole request body once its head came
 }
 
 local RECV_SIZE = 65536
 local OUT_PIECES = 512            -- pipelined responses are batched into one send up to this
--- Patterns are tried in their common form first (upper-case method, a header name of
--- letters, digits and "-", a value without control characters), then in the full grammar.
-local REQUEST_LINE_FAST = "^(%u+) (%S+) HTTP/(%d%.%d)\r\n()"
-local REQUEST_LINE = "^(" .. common.TOKEN .. "+) ([^ \r\n]+) HTTP/(%d%.%d)\r\n()"
-local FIELD_FAST = "^([%w%-]+): ?(%C*)\r\n()"
+-- The request line, for heads not complete yet (complete ones are parsed natively, with the
+-- same rule). The target is visible ASCII only, as in h11 (no controls, NUL or raw bytes
+-- above 0x7E).
+local REQUEST_LINE = "^(" .. common.TOKEN .. "+) ([!-~]+) HTTP/(%d%.%d)\r\n()"
 -- A connection ends without a response of ours; the value thrown to leave serve().
 local CLOSED = setmetatable({}, {__tostring = function() return "connection closed" end})
 
 --- new(socket, from, handlers, options): the reference argument order.
 -- options: max_header_bytes, max_headers, max_body_bytes, idle_timeout, header_timeout,
--- tls (a ratchet.ssl server context: handshake first), on_error(err, from).
+-- body_timeout, tls (a ratchet.ssl server context: handshake first), on_error(err, from).
 local NO_OPTIONS = {}
 
 function server.new(socket, from, handlers, options)
@@ -56,7 +56,11 @@ end
 -- stage: "idle" (between requests), "head" (a request is being read or answered), "body"
 -- (its body is being read), "respond" (a streamed body is being sent: no reply possible).
 
+-- Sets the wait of the next reads and writes: `t` (negative: none), but never longer than
+-- the timeout the caller gave the socket (c.base), which bounds every wait.
 local function set_timeout(c, t)
+    local base = c.base
+    if base >= 0 and (t < 0 or t > base) then t = base end
     if t ~= c.timeout then
         c.sock:set_timeout(t)
         c.timeout = t
@@ -82,24 +86,30 @@ local function flush(c)
     end
 end
 
--- One read. While a request head is incomplete the wait is bounded by what is left of the
--- header deadline (on ratchet's monotonic clock), else by `wait`.
+-- One read. While a request head or body is being received (c.deadline set, on ratchet's
+-- monotonic clock) the wait is bounded by what is left of its deadline — a head's alone, a
+-- body's and by `wait` — else by `wait`.
 local now = ratchet.now
-local function recv(c, head_partial)
-    if head_partial and c.opt.header_timeout >= 0 then
-        local t = now()
-        local started = c.head_started
-        if not started then started = t; c.head_started = t end
-        local left = c.opt.header_timeout - (t - started)
+local function recv(c)
+    local deadline = c.deadline
+    if deadline then
+        local left = deadline - now()
         if left <= 0 then
-            error(ratchet.error.new("Timed out reading the request head.", "ETIMEDOUT",
-                "ratchet.http.server.handle()"), 0)
+            error(ratchet.error.new(c.stage == "body" and "Timed out reading the request body." or
+                "Timed out reading the request head.", "ETIMEDOUT", "ratchet.http.server.handle()"), 0)
         end
+        local wait = c.wait
+        if c.stage == "body" and wait >= 0 and wait < left then left = wait end
         set_timeout(c, left)
     elseif c.timeout ~= c.wait then
         set_timeout(c, c.wait)
     end
     return c.recv(c.sock, RECV_SIZE)
+end
+
+-- Starts the deadline of what is being received (`seconds` negative: none).
+local function start_deadline(c, seconds)
+    if seconds >= 0 then c.deadline = now() + seconds end
 end
 
 -- Makes at least `need` unread bytes available: returns buf, pos, or nil at EOF.
@@ -133,8 +143,49 @@ local function fail(c, code, minor)
     error(CLOSED, 0)
 end
 
--- Reads a chunked body from buf at pos: returns the data, the new buf and pos.
-local function read_chunked(c, buf, pos, headers)
+-- The trailer section after the last chunk, up to its empty line: returns buf and the position
+-- after it. Each read is scanned once (a section dribbled in costs linear time).
+local function read_trailers(c, buf, pos, fields, head_bytes)
+    local left = c.opt.max_header_bytes - head_bytes
+    local from = pos
+    while true do
+        if byte(buf, pos) == 13 and byte(buf, pos + 1) == 10 then return buf, pos + 2 end
+        local stop = find(buf, "\r\n\r\n", from, true)
+        if stop then
+            if stop + 4 - pos > left then fail(c, 431) end
+            if find(sub(buf, pos, stop), "[\0\f\v]") then fail(c, 400) end
+            local ok, code = parse_fields(buf, pos, stop + 2, {}, c.opt.max_headers - fields)
+            if not ok then fail(c, code) end
+            return buf, stop + 4
+        end
+        if #buf - pos >= left then fail(c, 431) end
+        local d = recv(c)
+        if d == "" then error(CLOSED, 0) end
+        buf, pos = sub(buf, pos) .. d, 1
+        from = #buf - #d - 2
+        if from < 1 then from = 1 end
+    end
+end
+
+-- Appends `piece` to a body held as a few strings of falling sizes (each more than twice the
+-- next): memory stays near the body's own size however small its pieces are (a table slot
+-- per piece cost ~20 bytes for each one-byte chunk), and copying is O(n log n).
+local function append_piece(parts, n, piece)
+    n = n + 1
+    parts[n] = piece
+    while n > 1 and #parts[n] * 2 >= #parts[n - 1] do
+        parts[n - 1] = parts[n - 1] .. parts[n]
+        parts[n] = nil
+        n = n - 1
+    end
+    return n
+end
+
+-- Reads a chunked body from buf at pos: returns the data, the new buf and pos. Trailer fields
+-- are checked and counted with the head against max_headers and max_header_bytes (`fields`
+-- and `head_bytes` of the head so far), but not merged into the request's headers: a
+-- trailer must not pass for a header (RFC 9110 6.5.1).
+local function read_chunked(c, buf, pos, fields, head_bytes)
     local max = c.opt.max_body_bytes
     local parts, n, total = {}, 0, 0
     while true do
@@ -146,25 +197,13 @@ local function read_chunked(c, buf, pos, headers)
             if d == "" then error(CLOSED, 0) end
             buf, pos = sub(buf, pos) .. d, 1
         else
-            if #hex > 12 then fail(c, 413) end
+            -- h11's rule: at most 20 hex digits, leading zeros allowed
+            if #hex > 20 then fail(c, 400) end
+            if #hex > 12 and #hex:match("^0*(.*)$") > 12 then fail(c, 413) end
             local size = tonumber(hex, 16)
             if size == 0 then
-                -- trailer fields, then an empty line
                 pos = e + 1
-                local te = find(buf, "\r\n", pos, true)
-                while not te or (te > pos and not find(buf, "\r\n\r\n", pos, true)) do
-                    if #buf - pos > c.opt.max_header_bytes then fail(c, 431) end
-                    local d = recv(c)
-                    if d == "" then error(CLOSED, 0) end
-                    buf, pos = sub(buf, pos) .. d, 1
-                    te = find(buf, "\r\n", pos, true)
-                end
-                if te == pos then
-                    return concat(parts, "", 1, n), buf, pos + 2
-                end
-                local stop = find(buf, "\r\n\r\n", pos, true) + 2
-                if not parse_fields(buf, pos, stop, headers, c.opt.max_headers) then fail(c, 400) end
-                return concat(parts, "", 1, n), buf, stop + 2
+                return concat(parts, "", 1, n), read_trailers(c, buf, pos, fields, head_bytes)
             end
             total = total + size
             if total > max then fail(c, 413) end
@@ -172,47 +211,11 @@ local function read_chunked(c, buf, pos, headers)
             buf, pos = fill(c, buf, pos, size + 2)
             if not buf then error(CLOSED, 0) end
             if byte(buf, pos + size) ~= 13 or byte(buf, pos + size + 1) ~= 10 then fail(c, 400) end
-            n = n + 1
-            parts[n] = sub(buf, pos, pos + size - 1)
+            n = append_piece(parts, n, sub(buf, pos, pos + size - 1))
             pos = pos + size + 2
         end
     end
 end
-
--- Status lines by version, code and message, built once each (bounded).
-local status_lines, nstatus = {[0] = {}, [1] = {}}, 0
-local DEFAULT_REASON = {}
-local function status_line(minor, code, ncode, message)
-    local bycode = status_lines[minor][code]
-    local line = bycode and bycode[message or DEFAULT_REASON]
-    if line then return line end
-    line = format("HTTP/1.%d %s %s\r\n", minor, tostring(code), message or reasons[ncode] or "")
-    if nstatus < 512 then
-        nstatus = nstatus + 1
-        if not bycode then bycode = {}; status_lines[minor][code] = bycode end
-        bycode[message or DEFAULT_REASON] = line
-    end
-    return line
-end
-
--- A cache of make(key) for string and number keys, bounded to 1024 entries. Returns the
--- table (hot paths index it first: `cache[key] or fill(key)`) and the function filling it.
-local function bounded_cache(make)
-    local cache, n = {}, 0
-    return cache, function(key)
-        local v = make(key)
-        local t = type(key)
-        if n < 1024 and (t == "string" or t == "number") then n = n + 1; cache[key] = v end
-        return v
-    end
-end
-
--- "Content-Length: N\r\n" lines for the sizes seen.
-local length_lines, length_line = bounded_cache(function(size) return "Content-Length: " .. size .. "\r\n" end)
--- "Name: " prefixes of response header names.
-local prefixes, prefix_of = bounded_cache(function(name) return tostring(name) .. ": " end)
-
-local SPECIAL = {["content-length"] = 1, ["transfer-encoding"] = 2, date = 3, connection = 4}
 
 -- Sends a streamed body: `stream()` returns each piece, nil at the end.
 local function send_stream(c, stream, chunked)
@@ -233,85 +236,53 @@ local function send_stream(c, stream, chunked)
     if chunked then send_all(c, "0\r\n\r\n") end
 end
 
+-- Header values converted with tostring, for the rare response whose names or values are
+-- neither strings nor numbers (tostring may run metamethods: not in native code).
+local function stringified(hdrs)
+    local out = {}
+    for name, values in next, hdrs do
+        local list = {}
+        if type(values) == "table" then
+            for i = 1, #values do list[i] = tostring(values[i]) end
+        else
+            list[1] = tostring(values)
+        end
+        out[tostring(name)] = list
+    end
+    return out
+end
+
 -- The status line, headers and (unless `head_only`) the body of a handler's response
 -- (already checked by dispatch), appended to the output. Returns false if the connection
--- must close after it.
+-- must close after it; nil and a message (nothing appended) if the response would split
+-- (CR, LF or NUL in its reason, names or values).
 local function add_response(c, res, ncode, minor, head_only, keep)
-    local code, message = res.code or 200, res.message
-    local bycode = status_lines[minor][code]
-    local status = bycode and bycode[message or DEFAULT_REASON] or status_line(minor, code, ncode, message)
-    -- the response is built with `..` chains (one allocation each), not a piece table
-    local fields = ""
-    local has_length, has_te, has_date
-    local hdrs = res.headers
-    if hdrs then
-        for name, values in next, hdrs do
-            local prefix = prefixes[name] or prefix_of(name)
-            local special = SPECIAL[lowered[name] or lower_name(name)]
-            if type(values) == "table" then
-                for i = 1, #values do
-                    local v = values[i]
-                    if type(v) ~= "string" then v = tostring(v) end
-                    fields = fields .. prefix .. v .. "\r\n"
-                end
-            else
-                fields = fields .. prefix .. tostring(values) .. "\r\n"
-                values = {values}
-            end
-            if special then
-                if special == 1 then has_length = true
-                elseif special == 2 then has_te = true
-                elseif special == 3 then has_date = true
-                elseif has_token(values, "close") then keep = false end
-            end
-        end
-    end
     local data = res.data
-    local tdata = type(data)
-    local stream
-    local framing = ""
-    if ncode < 200 or ncode == 204 or ncode == 304 then
-        data = nil
-    elseif tdata == "function" then
-        stream, data = data, nil
-        if not has_length and not has_te then
-            if minor == 0 then
-                keep = false          -- a 1.0 client reads the stream until the connection ends
-            else
-                framing = "Transfer-Encoding: chunked\r\n"
-                has_te = true
-            end
-        end
-    else
-        if tdata ~= "string" and data ~= nil then data = tostring(data) end
-        if not has_length and not has_te then
-            local size = data and #data or 0
-            framing = length_lines[size] or length_line(size)
-        end
+    if ncode < 200 or ncode == 204 or ncode == 304 then data = nil end
+    local code, message, hdrs = res.code or 200, res.message or reasons[ncode] or "", res.headers
+    local head, chunked
+    head, keep, chunked = build_head(minor, code, message, hdrs, data, keep, head_only, date_line())
+    if head == false then
+        -- values the native code leaves to tostring (metamethods may run)
+        if type(message) ~= "string" then message = tostring(message) end
+        local t = type(data)
+        if t ~= "string" and t ~= "function" and data ~= nil then data = tostring(data) end
+        head, keep, chunked = build_head(minor, code, message, hdrs and stringified(hdrs), data, keep, head_only,
+            date_line())
     end
-    local date = has_date and "" or date_line()
-    local connection = ""
-    if not keep then
-        connection = "Connection: close\r\n"
-    elseif minor == 0 then
-        connection = "Connection: keep-alive\r\n"
-    end
-    local body = ""
-    if data and not head_only then
-        if #data > 65536 then
+    if not head then return nil, keep end
+    local n = c.nout + 1
+    c.out[n] = head
+    c.nout = n
+    if not head_only then
+        if chunked ~= nil then
+            send_stream(c, data, chunked)
+        elseif data and #data > 65536 then
             -- a large body goes out on its own rather than copied into the batch
-            c.nout = c.nout + 1
-            c.out[c.nout] = status .. fields .. framing .. date .. connection .. "\r\n"
             flush(c)
             send_all(c, data)
-            return keep
         end
-        body = data
     end
-    local n = c.nout + 1
-    c.out[n] = status .. fields .. framing .. date .. connection .. "\r\n" .. body
-    c.nout = n
-    if stream and not head_only then send_stream(c, stream, has_te) end
     return keep
 end
 
@@ -324,6 +295,21 @@ local function report(self, err)
     end
 end
 
+-- Request methods that may reach a handler: names in upper case ("GET", "VERSION-CONTROL"),
+-- matched case-sensitively (RFC 9110 9.1: "get" is not GET). Other names of the handler
+-- object (its helpers, and what it inherits, like slimta's edge:halt()) are not methods.
+local nmethods = 0
+local methods = setmetatable({}, {__index = function(t, method)
+    local ok = find(method, "^[%u%d_%-]+$") ~= nil and find(method, "%u") ~= nil
+    if nmethods < 256 then nmethods = nmethods + 1; rawset(t, method, ok) end   -- bounded
+    return ok
+end})
+
+-- Valid status codes as handlers give them (100 to 999, and as strings) → the number: one
+-- table lookup instead of type checks and tonumber on every response.
+local status_codes = {}
+for i = 100, 999 do status_codes[i] = i; status_codes[tostring(i)] = i end
+
 local NOT_IMPLEMENTED = {code = 501}
 local INTERNAL_ERROR = {code = 500}
 
@@ -331,10 +317,9 @@ local INTERNAL_ERROR = {code = 500}
 -- any failure).
 local function dispatch(self, method, uri, headers, data)
     local handlers = self.handlers
-    local h = handlers[method]
-    if h == nil and find(method, "%l") then h = handlers[upper(method)] end
+    local h = methods[method] and handlers[method]
     if h == nil and method == "HEAD" then h = handlers.GET end
-    if h == nil then return NOT_IMPLEMENTED, 501 end
+    if not h then return NOT_IMPLEMENTED, 501 end
     local ok, res = pcall(h, handlers, uri, headers, data, self.from)
     if not ok then
         report(self, res)
@@ -345,7 +330,9 @@ local function dispatch(self, method, uri, headers, data)
     end
     local code = res.code
     if code == nil then return res, 200 end
-    local ncode = code
+    local ncode = status_codes[code]
+    if ncode then return res, ncode end
+    ncode = code
     if type(code) ~= "number" then ncode = tonumber(code) end
     if not ncode or ncode < 100 or ncode > 999 or ncode % 1 ~= 0 then
         report(self, "handler for " .. method .. " returned the invalid status code " .. tostring(code))
@@ -354,20 +341,35 @@ local function dispatch(self, method, uri, headers, data)
     return res, ncode
 end
 
-local FIELD = "^(" .. common.TOKEN .. "+):[ \t]*([^\r\n]*)\r\n()"
-
--- What the head does not complete: a malformed or oversized start says so at once.
-local function check_partial(c, buf, pos, line_end, max_head)
-    local line = find(buf, "\r\n", pos, true)
-    if line then
-        if not line_end then fail(c, 400) end
-        if #buf - pos >= max_head then fail(c, 431) end
-        -- a bare LF line end would otherwise leave the head incomplete forever
-        if find(buf, "[^\r]\n", line_end) then fail(c, 400) end
-    elseif #buf - pos >= max_head then
-        fail(c, 414)
-    elseif find(buf, "\n", pos, true) then
-        fail(c, 400)
+-- Reads the rest of a request head that starts at buf[pos] and is not complete: returns the
+-- buffer holding it from its start, or nil at EOF. What cannot become a valid head within the
+-- limit is answered at once (a line ending in a bare LF, a request line that cannot match,
+-- 414 or 431). Each read is scanned once, with the 3 bytes before it, and the pieces are
+-- joined only when the head is complete: a head sent a byte per packet costs linear time.
+local function read_head(c, buf, pos, max_head)
+    local first = sub(buf, pos)
+    local parts, n, have = {first}, 1, #first
+    local window = first
+    local line_seen = false
+    if byte(first, 1) == 10 then fail(c, 400) end
+    if c.nout > 0 then flush(c) end
+    if not c.deadline then start_deadline(c, c.opt.header_timeout) end
+    while true do
+        if find(window, "[^\r]\n") then fail(c, 400) end
+        if not line_seen and find(window, "\r\n", 1, true) then
+            line_seen = true
+            local head = concat(parts, "", 1, n)
+            parts, n = {head}, 1
+            if not find(head, REQUEST_LINE) then fail(c, 400) end
+        end
+        if find(window, "\r\n\r\n", 1, true) then return concat(parts, "", 1, n) end
+        if have >= max_head then fail(c, line_seen and 431 or 414) end
+        local d = recv(c)
+        if d == "" then return nil end
+        window = sub(window, -3) .. d
+        n = n + 1
+        parts[n] = d
+        have = have + #d
     end
 end
 
@@ -392,18 +394,40 @@ local function framing(c, te, cl, minor, max_body)
         v = first
     end
     if not find(v, "^%d+$") then fail(c, 400, minor) end
-    if #v > 15 then fail(c, 413, minor) end
+    if #v > 15 and #v:match("^0*(.*)$") > 15 then fail(c, 413, minor) end   -- leading zeros pass (h11)
     local length = tonumber(v)
     if length > max_body then fail(c, 413, minor) end
     return length
+end
+
+-- The TLS handshake, finished within `seconds` in all however slowly the client sends it
+-- (the socket timeout bounds each read only): a watchdog thread closes the socket when the
+-- time is up, which ends the handshake's wait with an error.
+local function handshake(c, seconds)
+    if seconds < 0 then return c.enc:server_handshake() end
+    local sock, done = c.sock, false
+    local watchdog = ratchet.thread.attach_background(function()
+        ratchet.thread.timer(seconds)
+        if not done then sock:close() end
+    end)
+    local ok, err = pcall(c.enc.server_handshake, c.enc)
+    done = true
+    ratchet.thread.kill(watchdog)
+    if not ok then error(err, 0) end
 end
 
 -- The connection-takeover hook: a handler's 101 response with `upgrade = function(socket,
 -- pending)` (e.g. from ratchet.websocket.accept) gets its head sent, then the function runs
 -- in this connection's thread with the socket and the bytes already read past the request.
 -- The server reads and writes nothing more; the socket is closed when the function returns.
-local function upgrade(c, res, minor, buf, pos)
-    add_response(c, res, 101, minor, false, true)
+local function upgrade(self, c, res, minor, buf, pos)
+    local kept, refused = add_response(c, res, 101, minor, false, true)
+    if kept == nil then
+        report(self, "handler's 101 response would split: " .. refused)
+        add_response(c, INTERNAL_ERROR, 500, minor, false, false)
+        flush(c)
+        return
+    end
     flush(c)
     c.stage = "upgraded"
     res.upgrade(c.sock, sub(buf, pos))
@@ -417,10 +441,13 @@ local function serve(self, c)
     if opt.tls then
         set_timeout(c, opt.header_timeout)
         c.enc = c.sock:encrypt(opt.tls)
-        c.enc:server_handshake()
+        handshake(c, opt.header_timeout)
     end
     -- HTTP/2 (ALPN "h2", or the connection preface on cleartext) is served by h2_server.lua
+    -- (the first bytes, an HTTP/2 preface included, come within header_timeout in all)
+    start_deadline(c, opt.header_timeout)
     local buf, pos = h2.start(self, c, recv, dispatch), 1
+    c.deadline = nil
     if not buf then return end
     while true do
         if pos > #buf then
@@ -429,64 +456,32 @@ local function serve(self, c)
             buf, pos = recv(c), 1
             if buf == "" then return end
         end
-        local _, _, method, uri, version, p = find(buf, REQUEST_LINE_FAST, pos)
-        if not method then _, _, method, uri, version, p = find(buf, REQUEST_LINE, pos) end
-        local he = find(buf, "\r\n\r\n", pos, true)
-        if not method and byte(buf, pos) == 13 and byte(buf, pos + 1) == 10 then
-            -- blank lines before a request line are ignored (RFC 9112 2.2)
-            pos = pos + 2
+        local method, uri, minor, headers, nxt, nfields = parse_head(buf, pos, max_head, max_headers)
+        if not method then
+            if method == nil then fail(c, uri, minor) end
+            -- incomplete (after any blank lines, which are ignored: RFC 9112 2.2)
+            pos = uri
+            if pos <= #buf then
+                c.stage = "head"
+                buf, pos = read_head(c, buf, pos, max_head), 1
+                if not buf then return end
+            end
             goto continue
         end
         c.stage = "head"
-        if not he then
-            check_partial(c, buf, pos, p, max_head)
-            if c.nout > 0 then flush(c) end
-            local d = recv(c, true)
-            if d == "" then return end
-            buf, pos = sub(buf, pos) .. d, 1
-            goto continue
-        end
-        if not method then
-            if find(buf, "\r\n", pos, true) - pos >= max_head then fail(c, 414) end
-            fail(c, 400)
-        end
-        if he + 4 - pos > max_head then fail(c, p - pos > max_head and 414 or 431) end
-        if c.head_started then c.head_started = nil end
+        if c.deadline then c.deadline = nil end
         if c.wait ~= opt.idle_timeout then c.wait = opt.idle_timeout end
-        local minor = 1
-        if version ~= "1.1" then
-            local major = byte(version, 1)
-            if major ~= 49 then fail(c, major == 48 and 400 or 505) end   -- "1", "0"
-            if version == "1.0" then minor = 0 end
-        end
         do
-            -- header fields into a table without a metatable yet, so that plain indexing
-            -- below finds what is there and nothing else
-            local headers = {}
-            local stop, nf = he + 2, 0
-            while p < stop do
-                local _, _, name, value, nxt = find(buf, FIELD_FAST, p)
-                if not nxt then
-                    _, _, name, value, nxt = find(buf, FIELD, p)
-                    if not nxt then fail(c, 400, minor) end
-                end
-                local last = byte(value, -1)
-                if last == 32 or last == 9 then value = value:match("^(.-)[ \t]+$") end
-                nf = nf + 1
-                if nf > max_headers then fail(c, 431, minor) end
-                local key = lowered[name] or lower_name(name)
-                local list = headers[key]
-                if list then list[#list + 1] = value else headers[key] = {value} end
-                p = nxt
-            end
-            pos = he + 4
+            local head_bytes = nxt - pos
+            pos = nxt
+            -- the header table has no metatable yet: plain indexing finds what is there only
             local conn, te, cl, expect = headers.connection, headers["transfer-encoding"],
                 headers["content-length"], headers.expect
             local keep
             if minor == 1 then
                 keep = not (conn and has_token(conn, "close"))
                 local host = headers.host
-                if not host or #host > 1 then fail(c, 400, minor) end
+                if not host or #host > 1 then fail(c, 400, minor) end   -- a comma in it: the parser's 400
             else
                 keep = conn ~= nil and has_token(conn, "keep-alive")
             end
@@ -510,8 +505,10 @@ local function serve(self, c)
                         c.out[c.nout] = "HTTP/1.1 100 Continue\r\n\r\n"
                     end
                     if c.nout > 0 then flush(c) end
+                    start_deadline(c, opt.body_timeout)
                     buf, pos = fill(c, buf, pos, length)
                     if not buf then return end
+                    c.deadline = nil
                 end
                 data = sub(buf, pos, pos + length - 1)
                 pos = pos + length
@@ -522,12 +519,21 @@ local function serve(self, c)
                     c.out[c.nout] = "HTTP/1.1 100 Continue\r\n\r\n"
                     flush(c)
                 end
-                data, buf, pos = read_chunked(c, buf, pos, headers)
+                start_deadline(c, opt.body_timeout)
+                data, buf, pos = read_chunked(c, buf, pos, nfields, head_bytes)
+                c.deadline = nil
             end
             -- the response (stage stays "head": nothing of it is sent before send_stream)
             local res, ncode = dispatch(self, method, uri, headers, data)
-            if ncode == 101 and res.upgrade then return upgrade(c, res, minor, buf, pos) end
-            if not add_response(c, res, ncode, minor, method == "HEAD", keep and not self.draining) then
+            if ncode == 101 and res.upgrade then return upgrade(self, c, res, minor, buf, pos) end
+            local head_only = method == "HEAD"
+            keep = keep and not self.draining
+            local kept, refused = add_response(c, res, ncode, minor, head_only, keep)
+            if kept == nil then
+                report(self, "handler for " .. method .. " returned a response that would split: " .. refused)
+                kept = add_response(c, INTERNAL_ERROR, 500, minor, head_only, keep)
+            end
+            if not kept then
                 c.linger = pos <= #buf
                 flush(c)
                 return
@@ -557,9 +563,10 @@ end
 function server:handle()
     -- `wait`: the timeout of reads and writes; the first request must come within header_timeout
     -- recv and send are looked up once: they are called for every request
+    -- `base`: the caller's own timeout on the socket (negative: none)
     local sock = self.socket
     local c = {sock = sock, recv = sock.recv, send = sock.send, opt = self.options, out = {}, nout = 0,
-               stage = "idle", wait = self.options.header_timeout}
+               stage = "idle", wait = self.options.header_timeout, base = sock:get_timeout()}
     self.conn = c   -- for drain()
     local ok, err = pcall(serve, self, c)
     if not ok and err ~= CLOSED then

@@ -19,6 +19,8 @@ typedef int (*ratchet_impl)(lua_State *L, int status, intptr_t ctx);
 
 // Pushes a Lua C closure that runs `impl` behind the trampoline.
 void ratchet_push_impl(lua_State *L, ratchet_impl impl);
+// The same, with `datum` as the closure's second upvalue (lua_upvalueindex(2)).
+void ratchet_push_impl_with(lua_State *L, ratchet_impl impl, void *datum);
 
 struct sockaddr;
 // accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC): Glibc hides accept4 from Swift.

@@ -143,10 +143,14 @@ public struct Lua {
     /// Creates (or fetches) the metatable registered under `name`, leaving it on the stack.
     /// Returns true when it was created now. It is also registered under the address of
     /// `name`, so `testUserdata` can find it without hashing the name on every call.
-    @discardableResult public func newMetatable(_ name: StaticString) -> Bool {
+    /// `shownAs` is the type's name in messages (`__type`; see `typeError`): `__name` must
+    /// stay the registry name the reference documents, which users should not meet in an
+    /// argument error.
+    @discardableResult public func newMetatable(_ name: StaticString, shownAs: StaticString? = nil) -> Bool {
         guard luaL_newmetatable(L, cString(name)) != 0 else { return false }
         lua_pushvalue(L, -1)
         lua_rawsetp(L, LUA_REGISTRYINDEX, UnsafeRawPointer(name.utf8Start))
+        if let shownAs { push(shownAs); setField(-2, "__type") }
         return true
     }
     @inline(__always) public func setMetatable(_ name: StaticString) {

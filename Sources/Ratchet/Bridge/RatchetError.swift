@@ -36,7 +36,7 @@ enum RatchetError {
 
     // MARK: the module
     static func open(_ lua: Lua) -> Int32 {
-        if lua.newMetatable(metatable) {
+        if lua.newMetatable(metatable, shownAs: "ratchet.error") {
             lua.newTable()
             lua.setFunctions([("is", is_), ("get_string", getString)])
             lua.setField(-2, "__index")
@@ -107,11 +107,14 @@ enum RatchetError {
     static let toString: LuaImpl = { L, _, _ in
         let lua = Lua(L)
         guard lua.type(1) == LUA_TTABLE else { return lua.typeError(1, "ratchet.error") }
-        let s = string(lua, 1)
-        if lua.getField(1, "thread") == LUA_TTHREAD, let co = lua_tothread(L, -1) {
-            luaL_traceback(L, co, s, 0)
+        lua.push(string(lua, 1))
+        if lua.getField(1, "thread") == LUA_TTHREAD, ThreadFailure.pushTraceback(lua, thread: -1) {
+            lua.remove(-2)
+            lua.push("\n" as StaticString)
+            lua.insert(-2)
+            lua_concat(L, 3)
         } else {
-            lua.push(s)
+            lua.pop()
         }
         return 1
     }

@@ -18,15 +18,19 @@ extension Lua {
     }
 
     public func typeError(_ arg: Int32, _ expected: String) -> Int32 {
-        let got: String
-        let t = luaL_getmetafield(L, arg, "__name")
-        if t == LUA_TSTRING, let n = string(-1) {
-            got = n
-        } else {
-            got = lua_type(L, arg) == LUA_TLIGHTUSERDATA ? "light userdata" : typeName(arg)
+        argError(arg, "\(expected) expected, got \(shownType(arg))")
+    }
+
+    /// The value's type as users know it, for messages: a ratchet object by its `__type`
+    /// ("sockaddr", not its registry name), else `__name`, else the Lua type.
+    public func shownType(_ i: Int32) -> String {
+        for field: StaticString in ["__type", "__name"] {
+            let t = luaL_getmetafield(L, i, cString(field))
+            let n = t == LUA_TSTRING ? string(-1) : nil
+            if t != LUA_TNIL { pop() }
+            if let n { return n }
         }
-        if t != LUA_TNIL { pop() }
-        return argError(arg, "\(expected) expected, got \(got)")
+        return lua_type(L, i) == LUA_TLIGHTUSERDATA ? "light userdata" : typeName(i)
     }
 
     /// A plain string error (like luaL_error, with the caller's position in front).

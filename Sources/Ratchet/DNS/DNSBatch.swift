@@ -7,6 +7,7 @@ import Glibc
 /// mid-query leaves it to the collector, whose `close` cancels what is still running.
 final class DNSBatch: WaitSource, LuaHandle {
     static let metatableName: StaticString = "ratchet_dns_query_meta"
+    static let shownName: StaticString = "ratchet.dns query"
 
     let name: String
     let types: [DNSType]

@@ -5,7 +5,7 @@ enum DNSRecords {
     static let mxMeta: StaticString = "ratchet_dns_mx_meta"
 
     static func register(_ lua: Lua) {
-        if lua.newMetatable(mxMeta) {
+        if lua.newMetatable(mxMeta, shownAs: "ratchet.dns MX answer") {
             lua.newTable()
             lua.setFunctions([("get_i", mxGetI)])
             lua.setField(-2, "__index")

@@ -6,6 +6,7 @@ import CLua
 /// default one serves the module functions and prepare_tcp/prepare_udp.
 final class DNSResolver: LuaHandle {
     static let metatableName: StaticString = "ratchet_dns_resolver_meta"
+    static let shownName: StaticString = "ratchet.dns resolver"
     /// The registry slot of the default resolver of a Lua state.
     static let defaultKey: StaticString = "ratchet.dns.default"
     /// The reference's expire_timeout: seconds a query may take in all.

@@ -5,6 +5,7 @@ import Glibc
 /// `ratchet.dns.hosts.new{paths}` makes one for argument 4 of query and query_all.
 final class HostsFile: LuaHandle {
     static let metatableName: StaticString = "ratchet_dns_hosts_meta"
+    static let shownName: StaticString = "ratchet.dns.hosts"
     static let systemPath = "/etc/hosts"
 
     /// Keys are lower-case, without a trailing dot.

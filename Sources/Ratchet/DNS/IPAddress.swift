@@ -127,7 +127,7 @@ enum AddressUserdata {
 
     static func register(_ lua: Lua) {
         for meta in [v4Meta, v6Meta] {
-            if lua.newMetatable(meta) {
+            if lua.newMetatable(meta, shownAs: "ratchet.dns address") {
                 lua.push(function: toString); lua.setField(-2, "__tostring")
                 lua.push(function: equals); lua.setField(-2, "__eq")
             }

@@ -146,6 +146,7 @@ final class DNSConfig {
 /// query_all.
 final class ResolvConf: LuaHandle {
     static let metatableName: StaticString = "ratchet_dns_resolv_conf_meta"
+    static let shownName: StaticString = "ratchet.dns.resolv_conf"
     let config: DNSConfig
 
     init(_ config: DNSConfig) { self.config = config }

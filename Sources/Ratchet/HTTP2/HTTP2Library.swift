@@ -40,6 +40,7 @@ enum HTTP2Library {
     /// The session's SETTINGS (and a client's preface) are the first `output()`.
     static let new: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         let role = lua.string(1)
         guard role == "server" || role == "client" else { return lua.argError(1, "\"server\" or \"client\" expected") }
         if !lua.isNoneOrNil(2) && lua.type(2) != LUA_TTABLE { return lua.typeError(2, "table") }
@@ -150,7 +151,7 @@ enum HTTP2Library {
     /// field to add (the caller knows whether the headers have one).
     static let respond: LuaImpl = { L, _, _ in
         let lua = Lua(L)
-        lua.setTop(7)
+        lua.arguments(7)
         guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
         guard let id = streamID(lua, 2) else { return lua.typeError(2, "stream id") }
         guard let status = lua.integer(3), (100...999).contains(status) else { return lua.argError(3, "status code from 100 to 999 expected") }
@@ -174,7 +175,7 @@ enum HTTP2Library {
     /// a message (no new stream allowed: GOAWAY received, or the stream ids ran out).
     static let request: LuaImpl = { L, _, _ in
         let lua = Lua(L)
-        lua.setTop(8)
+        lua.arguments(8)
         guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
         var pseudo: [(String, [UInt8])] = []
         for (i, name) in [(Int32(2), ":method"), (3, ":scheme"), (4, ":authority"), (5, ":path")] {
@@ -200,6 +201,7 @@ enum HTTP2Library {
     /// send(stream, bytes, last) → true, or nil when the stream is gone or already ended.
     static let send: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(4)
         guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
         guard let id = streamID(lua, 2) else { return lua.typeError(2, "stream id") }
         guard let b = lua.bytes(3) else { return lua.typeError(3, "string") }
@@ -227,6 +229,7 @@ enum HTTP2Library {
     /// reset(stream, code): RST_STREAM (default code NO_ERROR, 0; INTERNAL_ERROR is 2).
     static let reset: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(3)
         guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
         guard let id = streamID(lua, 2) else { return lua.typeError(2, "stream id") }
         guard let code = errorCode(lua, 3) else { return lua.typeError(3, "error code") }
@@ -249,6 +252,7 @@ enum HTTP2Library {
     /// terminate(code): GOAWAY with the error code; the session then only sends it.
     static let terminate: LuaImpl = { L, _, _ in
         let lua = Lua(L)
+        lua.arguments(2)
         guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
         guard let code = errorCode(lua, 2) else { return lua.typeError(2, "error code") }
         if let ns = s.session { _ = nghttp2_session_terminate_session(ns, code) }

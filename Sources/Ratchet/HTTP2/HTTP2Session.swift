@@ -19,6 +19,7 @@ enum HTTP2Event {
 /// socket's ordinary yielding calls (TLS included). No event loop of its own.
 final class HTTP2Session: LuaHandle {
     static let metatableName: StaticString = "ratchet_http2_session_meta"
+    static let shownName: StaticString = "ratchet.http2.session"
 
     private(set) var session: OpaquePointer?
     let isServer: Bool

@@ -203,10 +203,21 @@ extension Kernel {
 
 /// A libevent signal event shared by every thread waiting for that signal on one kernel.
 /// It is added only while someone waits, so the signal's default disposition returns after.
+///
+/// The event is never deleted from inside its own callback. While libevent runs a signal
+/// callback for a signal caught several times, it keeps a pointer to its loop counter on its
+/// own stack (`ev_pncalls`) so that a delete can stop the loop; a delete from inside the
+/// callback leaves that pointer behind, and the next `event_del`/`event_free` of the event
+/// writes two zero bytes through it into whatever stack frame is there then (issue 19: the
+/// kernel's `__gc` aborted with `free(): invalid pointer` / double free in `event_free`
+/// after threads waiting for SIGCHLD were woken by a burst of child exits). Deletes asked
+/// for while firing wait for the kernel to call `settle` after the poll returns.
 public final class SignalWatcher: WaitSource {
     let signum: Int32
     unowned(unsafe) let kernel: Kernel
     private var event: OpaquePointer?
+    private var added = false
+    private var firing = false
     private var waiters: [LuaThread] = []
 
     init(kernel: Kernel, signum: Int32) {
@@ -217,23 +228,37 @@ public final class SignalWatcher: WaitSource {
     }
 
     public func add(_ t: LuaThread) {
-        if waiters.isEmpty { event_add(event, nil) }
+        if !added, let e = event { event_add(e, nil); added = true }
         waiters.append(t)
         kernel.addSource(t, self)
     }
 
     public func removeWaiter(_ t: LuaThread) {
         if let i = waiters.firstIndex(where: { $0 === t }) { waiters.remove(at: i) }
-        if waiters.isEmpty, let e = event { event_del(e) }
+        if waiters.isEmpty { idle() }
     }
 
+    /// Deletes the event when nobody waits, unless its callback is running.
+    private func idle() {
+        guard added, waiters.isEmpty, let e = event else { return }
+        if firing { kernel.unsettledSignals.append(self); return }
+        event_del(e)
+        added = false
+    }
+
+    /// Called by the kernel after the poll returned: the delete deferred while firing.
+    func settle() { idle() }
+
     fileprivate func fired() {
+        firing = true
         while let t = waiters.popLast() { kernel.wake(t, .signal) }
-        if let e = event { event_del(e) }
+        firing = false
+        if waiters.isEmpty { kernel.unsettledSignals.append(self) }
     }
 
     func detach() {
         if let e = event { event_free(e); event = nil }
+        added = false
         waiters.removeAll()
     }
 }

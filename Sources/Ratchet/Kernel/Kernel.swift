@@ -11,6 +11,7 @@ import Glibc
 /// through `wake`.
 public final class Kernel: LuaHandle {
     public static let metatableName: StaticString = "ratchet_meta"
+    public static let shownName: StaticString = "ratchet kernel"
 
     public private(set) var base: OpaquePointer?
     /// The live threads (they are kept alive by this table).
@@ -27,14 +28,24 @@ public final class Kernel: LuaHandle {
     private var currentRef: Unmanaged<LuaThread>?
     /// Threads parked on something that can fire (I/O, timer, signal, DNS, child).
     private var pendingCount = 0
+    /// Armed alarms: each will end its thread, so it is a pending event too (a thread that
+    /// pauses with an alarm set is not deadlocked).
+    private var armedAlarms = 0
     private var foregroundCount = 0
     var errorHandlerRef: Int32 = LUA_NOREF
     var spaceRef: Int32 = LUA_NOREF
     var breakRequested = false
     var running = false
+    /// Whether `loop`/`loop_once` was ever called, and whether `ratchet.new` got an entry
+    /// function: a kernel with an entry that never ran is a forgotten `loop()` (warned about).
+    private var everRan = false
+    var hasEntry = false
     /// Every I/O watcher on this base, by descriptor, so block_on and the handles share one.
     var watchers = WatcherTable()
     var signalWatchers: [Int32: SignalWatcher] = [:]
+    /// Signal watchers whose event must be deleted once the poll has returned (never from
+    /// inside their own callback: see SignalWatcher).
+    var unsettledSignals: [SignalWatcher] = []
     /// Threads parked with a zero timeout: they time out after the next non-blocking poll,
     /// without a libevent timer (sleep(0) is common and 100,000 timers in a heap are not free).
     private var zeroWaiters: [(LuaThread, UInt32)] = []
@@ -226,7 +237,7 @@ public final class Kernel: LuaHandle {
             if runHead >= runQueue.count { finished.removeAll() }  // nothing can name them now
             return (false, false)
         }
-        if pendingCount == 0 {
+        if pendingCount == 0 && armedAlarms == 0 {
             RatchetError.push(lua, description: "Non-IO deadlock detected.", code: "DEADLOCK",
                               function: "ratchet.loop_once()", callerLevel: 0)
             return (true, true)
@@ -245,6 +256,10 @@ public final class Kernel: LuaHandle {
         if !retired.isEmpty {
             for w in retired { w.detach() }
             retired.removeAll()
+        }
+        if !unsettledSignals.isEmpty {
+            for s in unsettledSignals { s.settle() }
+            unsettledSignals.removeAll()
         }
         return (true, !drain(lua))
     }
@@ -320,15 +335,17 @@ public final class Kernel: LuaHandle {
     }
 
     /// A thread ended with an error: stack of `lua` is [..., thread, err]. Hands it to the
-    /// error handler, or leaves err on top to be raised out of loop().
+    /// error handler, or leaves err on top to be raised out of loop(). The handler sees the
+    /// thread's stack as the error left it (`debug.traceback(thread)`); without one, the
+    /// traceback is recorded for whoever prints the error (see ThreadFailure).
     private func failed(_ t: LuaThread, _ lua: Lua) -> Bool {
         finish(t, lua, reset: false)
         if errorHandlerRef != LUA_NOREF {
             lua.pushRef(errorHandlerRef)
             lua.pushValue(-2)  // err
             lua.pushValue(-4)  // thread
-            let st = lua.pcall(2, 0)
-            lua_resetthread(t.co)
+            let st = ThreadFailure.handling(lua, thread: -1) { lua.pcall(2, 0) }
+            resetFailed(t)
             lua.unref(t.ref)
             if st != LUA_OK {
                 lua.remove(-2); lua.remove(-2)
@@ -337,10 +354,19 @@ public final class Kernel: LuaHandle {
             lua.pop(2)
             return true
         }
-        lua_resetthread(t.co)
+        ThreadFailure.record(lua, thread: -2, co: t.co, error: -1)
+        resetFailed(t)
         lua.unref(t.ref)
         lua.remove(-2)
         return false
+    }
+
+    /// Closes a failed thread's to-be-closed variables and empties its stack: the reset
+    /// leaves the error value there, and a coroutine with a value on its stack reads as
+    /// "suspended"; a failed one must read "dead" for as long as anyone holds it.
+    private func resetFailed(_ t: LuaThread) {
+        lua_resetthread(t.co)
+        lua_settop(t.co, 0)
     }
 
     /// Removes a thread from the live set: cancels what it waits on, its alarm, and tells
@@ -353,6 +379,7 @@ public final class Kernel: LuaHandle {
         t.state = .dead
         if wasQueued { t.queued = true }  // the queue skips dead threads
         if let a = t.alarm { event_del(a) }
+        disarmAlarm(t)
         t.freeEvents()
         lua.unref(t.alarmCallbackRef); t.alarmCallbackRef = LUA_NOREF
         finished.append(t)
@@ -367,6 +394,7 @@ public final class Kernel: LuaHandle {
         }
         if reset {
             _ = asCurrent(t) { lua_resetthread(t.co) }
+            lua_settop(t.co, 0)  // an error of a __close stays there otherwise: "dead", not "suspended"
             lua.unref(t.ref)
         }
     }
@@ -393,9 +421,15 @@ public final class Kernel: LuaHandle {
         t.alarmFired = false
         var tv = timeval(max(0, seconds))
         event_add(t.alarm, &tv)
+        if !t.alarmArmed { t.alarmArmed = true; armedAlarms += 1 }
+    }
+
+    private func disarmAlarm(_ t: LuaThread) {
+        if t.alarmArmed { t.alarmArmed = false; armedAlarms -= 1 }
     }
 
     func alarmFired(_ t: LuaThread) {
+        disarmAlarm(t)
         guard t.state != .dead, t.state != .running else { return }
         if t.state == .waiting { clearWait(t) }
         t.alarmFired = true
@@ -432,7 +466,17 @@ public final class Kernel: LuaHandle {
 
     // MARK: closing
 
+    /// `__gc` and `__close`: a kernel whose threads never ran is a script that forgot to
+    /// call `loop()`, which would otherwise exit 0 having done nothing.
     public func close(_ lua: Lua) {
+        if !isClosed && !everRan && hasEntry && liveThreadCount > 0 {
+            Stderr.write("Lua warning: ratchet kernel closed with \(liveThreadCount) thread(s) that never ran (was loop() called?)\n")
+        }
+        closeKernel(lua)
+    }
+
+    /// `kernel:close()`: closing explicitly is the caller's decision, so no warning.
+    func closeKernel(_ lua: Lua) {
         guard let b = base, !running else { return }
         killAll(lua)
         for w in watchers.values { w.detach() }
@@ -441,6 +485,7 @@ public final class Kernel: LuaHandle {
         watchers.removeAll()
         for s in signalWatchers.values { s.detach() }
         signalWatchers.removeAll()
+        unsettledSignals.removeAll()
         for e in extensions.values { e.kernelClosing() }
         extensions.removeAll()
         lua.unref(errorHandlerRef); errorHandlerRef = LUA_NOREF
@@ -460,6 +505,7 @@ public final class Kernel: LuaHandle {
         guard !isClosed else { return lua.raise("ratchet kernel is closed") }
         guard !running else { return lua.raise("ratchet kernel is already running") }
         running = true
+        everRan = true
         let saved = Kernel.setRunning(lua, Unmanaged.passUnretained(self).toOpaque())
         defer {
             running = false

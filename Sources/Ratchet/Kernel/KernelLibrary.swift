@@ -31,6 +31,7 @@ enum KernelLibrary {
         lua.newTable(); lua.push("k" as StaticString); lua.setField(-2, "__mode")
         lua_setmetatable(L, -2)
         k.spaceRef = lua.ref()
+        k.hasEntry = !lua.isNoneOrNil(1)
         lua.pushValue(1)
         k.spawn(lua, first: lua.top, background: false)
         Kernel.push(lua, k)
@@ -114,7 +115,7 @@ enum KernelLibrary {
         let lua = Lua(L)
         guard let k = kernel(lua) else { return lua.typeError(1, "ratchet kernel") }
         guard !k.running else { return lua.raise("cannot close a running ratchet kernel") }
-        k.close(lua)
+        k.closeKernel(lua)
         return 0
     }
 

@@ -70,6 +70,8 @@ public final class LuaThread {
         var alarm: OpaquePointer?
         var alarmCallbackRef: Int32 = LUA_NOREF
         var alarmFired = false
+        /// Set while the alarm event is added (counted in the kernel's armed alarms).
+        var alarmArmed = false
         var joiners: [LuaThread] = []
         var joinPending: Int32 = 0
     }
@@ -98,6 +100,10 @@ public final class LuaThread {
     var alarmFired: Bool {
         @inline(__always) get { rare?.alarmFired ?? false }
         set { if newValue || rare != nil { rareState.alarmFired = newValue } }
+    }
+    var alarmArmed: Bool {
+        @inline(__always) get { rare?.alarmArmed ?? false }
+        set { if newValue || rare != nil { rareState.alarmArmed = newValue } }
     }
     /// wait_all: who waits for this one.
     var joiners: [LuaThread] {

@@ -6,6 +6,7 @@ import Glibc
 /// is collected first.
 final class ChildProcess: LuaHandle {
     static let metatableName: StaticString = "ratchet_exec_meta"
+    static let shownName: StaticString = "ratchet.exec"
 
     private(set) var pid: pid_t = -1
     private(set) var startTime: Int?

@@ -7,6 +7,7 @@ import Glibc
 /// killed, it goes away with the stack.
 final class Communication: LuaHandle {
     static let metatableName: StaticString = "ratchet_exec_communication_meta"
+    static let shownName: StaticString = "ratchet.exec communication"
     static let function: StaticString = "ratchet.exec.communicate()"
     private static let chunk = 65536
 

@@ -6,12 +6,14 @@ import Glibc
 /// The child's stdout or stderr, seen from the parent.
 final class PipeReader: OwnedDescriptor, LuaHandle {
     static let metatableName: StaticString = "ratchet_exec_reader_meta"
+    static let shownName: StaticString = "ratchet.exec reader"
     func close(_ lua: Lua) { closeFD(lua) }
 }
 
 /// The child's stdin, seen from the parent.
 final class PipeWriter: OwnedDescriptor, LuaHandle {
     static let metatableName: StaticString = "ratchet_exec_writer_meta"
+    static let shownName: StaticString = "ratchet.exec writer"
     func close(_ lua: Lua) { closeFD(lua) }
 }
 

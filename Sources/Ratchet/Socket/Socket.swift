@@ -9,6 +9,7 @@ import Glibc
 /// lets a socket dropped without `close` be collected with everything it points to.
 public final class Socket: LuaHandle {
     public static let metatableName: StaticString = "ratchet_socket_meta"
+    public static let shownName: StaticString = "ratchet.socket"
     static let tracerSlot: Int32 = 1
     static let encryptionSlot: Int32 = 2
 

@@ -137,7 +137,7 @@ public struct SocketAddress {
     }
 
     static func registerMetatable(_ lua: Lua) {
-        guard lua.newMetatable(metatableName) else { lua.pop(); return }
+        guard lua.newMetatable(metatableName, shownAs: "sockaddr") else { lua.pop(); return }
         lua.push(function: toString); lua.setField(-2, "__tostring")
         lua.push(function: index); lua.setField(-2, "__index")
         lua.push(function: equal); lua.setField(-2, "__eq")

@@ -129,6 +129,12 @@ enum SocketMethods {
             backlog = Int32(clamping: n)
         }
         if Glibc.listen(s.fd, backlog) != 0 { return lua.raiseErrno("ratchet.socket.listen()", "listen", errno) }
+        // TCP_NODELAY for what it accepts, as nginx does: with Nagle a reply written right
+        // after a TLS 1.3 handshake waits ~40 ms for the client's delayed ACK. Linux copies a
+        // listener's TCP options to accepted sockets, so one call here costs nothing per
+        // connection; it fails harmlessly (EOPNOTSUPP) on a non-TCP socket.
+        var on: Int32 = 1
+        _ = setsockopt(s.fd, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
         guard s.trace(lua, 1, "listen") else { return Status.raise }
         lua.push(true)
         return 1

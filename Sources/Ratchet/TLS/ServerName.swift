@@ -83,7 +83,7 @@ enum ServerName {
             lua_setiuservalue(lua.L, si, TLSSession.chosenSlot)
         } else {
             s.failed = true
-            return lua.raise("servername callback must return a ratchet.ssl context or nil, got \(lua.typeName(-1))")
+            return lua.raise("servername callback must return a ratchet.ssl context or nil, got \(lua.shownType(-1))")
         }
         return nil
     }

@@ -12,6 +12,7 @@ import Glibc
 /// The userdata has one user value: the servername callback (function or table).
 final class TLSContext: LuaHandle {
     static let metatableName: StaticString = "ratchet_ssl_ctx_meta"
+    static let shownName: StaticString = "ratchet.ssl context"
     static let servernameSlot: Int32 = 1
 
     enum Role { case any, server, client }
@@ -98,6 +99,7 @@ final class TLSContext: LuaHandle {
         }
         guard let ctx = SSL_CTX_new(m) else { ERR_clear_error(); return nil }
         _ = SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, Int(TLS1_2_VERSION), nil)
+        CipherPolicy.applyDefault(ctx)
         _ = SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, Int(SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER), nil)
         // Without a session id context, a server that verifies client certificates fails
         // every resumption attempt.
@@ -132,7 +134,7 @@ enum TLSContextMethods {
         // Extensions beyond the reference:
         ("set_verify", setVerify), ("load_default_verify_paths", loadDefaultVerifyPaths),
         ("set_alpn", ALPN.setALPN), ("set_servername_callback", ServerName.setCallback),
-        ("set_protocols", setProtocols),
+        ("set_protocols", setProtocols), ("set_ciphers", CipherPolicy.setCiphers),
     ]
 
     @inline(__always) static func notContext(_ lua: Lua) -> Int32 { lua.typeError(1, "ratchet.ssl context") }
@@ -142,6 +144,15 @@ enum TLSContextMethods {
         if lua.isNoneOrNil(i) { return (nil, nil) }
         guard let s = lua.stringOrNumber(i) else { return (nil, lua.typeError(i, "string")) }
         return (s, nil)
+    }
+
+    /// An optional host name argument (SNI, certificate matching). A NUL byte is refused:
+    /// OpenSSL takes names as C strings, so "localhost\0.evil.example" would be sent and
+    /// verified as "localhost".
+    static func optHostName(_ lua: Lua, _ i: Int32) -> (String?, Int32?) {
+        let (name, err) = optString(lua, i)
+        if let name, name.utf8.contains(0) { return (nil, lua.argError(i, "host name contains a NUL byte")) }
+        return (name, err)
     }
 
     /// set_verify_mode([mode]): "none", "peer" (default), "fail" (peer, and fail without a

@@ -15,6 +15,7 @@ import Glibc
 /// servername callback.
 final class TLSSession: LuaHandle, SocketEncryption {
     static let metatableName: StaticString = "ratchet_ssl_session_meta"
+    static let shownName: StaticString = "ratchet.ssl.session"
     static let engineSlot: Int32 = 1
     static let contextSlot: Int32 = 2
     static let chosenSlot: Int32 = 3

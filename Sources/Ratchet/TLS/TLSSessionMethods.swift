@@ -45,7 +45,7 @@ enum TLSSessionMethods {
             return lua.raiseTimeout("\(fn)", client ? "client_handshake" : "server_handshake")
         }
         if client {
-            let (host, err) = TLSContextMethods.optString(lua, 2)
+            let (host, err) = TLSContextMethods.optHostName(lua, 2)
             if let err { return err }
             s.prepareClient(host: host)
         } else {
@@ -155,7 +155,7 @@ enum TLSSessionMethods {
         let lua = Lua(L)
         lua.arguments(2)
         guard let s = TLSSession.get(lua, 1) else { return notSession(lua) }
-        let (host, err) = TLSContextMethods.optString(lua, 2)
+        let (host, err) = TLSContextMethods.optHostName(lua, 2)
         if let err { return err }
         guard let ssl = s.ssl, let cert = SSL_get0_peer_certificate(ssl) else {
             lua.push(false); lua.push(false); lua.push(false)
@@ -217,7 +217,9 @@ enum TLSSessionMethods {
         let lua = Lua(L)
         lua.arguments(2)
         guard let s = TLSSession.get(lua, 1) else { return notSession(lua) }
-        guard let host = lua.stringOrNumber(2) else { return lua.typeError(2, "string") }
+        guard !lua.isNoneOrNil(2) else { return lua.typeError(2, "string") }
+        let (host, err) = TLSContextMethods.optHostName(lua, 2)
+        if let err { return err }
         s.hostname = host
         return 0
     }

@@ -4,6 +4,7 @@ import Glibc
 /// wait for it like any other I/O.
 final class TimerFD: OwnedDescriptor, LuaHandle {
     static let metatableName: StaticString = "ratchet_timerfd_meta"
+    static let shownName: StaticString = "ratchet.timerfd"
 
     func close(_ lua: Lua) { closeFD(lua) }
 }

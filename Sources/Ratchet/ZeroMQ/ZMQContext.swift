@@ -51,6 +51,7 @@ enum ZMQContext {
 /// Held in the registry of each Lua state that opened the module.
 final class ZMQContextUser: LuaHandle {
     static let metatableName: StaticString = "ratchet_zmqcontext_meta"
+    static let shownName: StaticString = "ratchet.zmqsocket context"
     private var held = true
 
     init() { ZMQContext.retain() }

@@ -14,6 +14,7 @@ import Glibc
 /// (ZMQ_POLLIN or ZMQ_POLLOUT, tagged) as token.
 final class ZMQSocket: LuaHandle {
     static let metatableName: StaticString = "ratchet_zmqsocket_meta"
+    static let shownName: StaticString = "ratchet.zmqsocket"
 
     private(set) var handle: UnsafeMutableRawPointer?
     let type: Int32

@@ -1,0 +1,162 @@
+import CLua
+import Glibc
+
+/// HTTP/1.1 request heads parsed into the Lua values `ratchet.http.server` hands to its
+/// handlers, in one native call per request: the request line and every header field used
+/// to cost a pattern match, captures and a table each in Lua (the largest share of the
+/// server's own work per request in callgrind). The rules are h11's (RFC 9110/9112):
+/// method and field names are tokens, the target is visible ASCII, a field value may hold
+/// any byte but NUL, CR, LF, FF and VT, surrounding blanks are dropped.
+enum RequestHead {
+    static let CR: UInt8 = 13, LF: UInt8 = 10, SP: UInt8 = 32, HT: UInt8 = 9
+
+    /// RFC 9110 tchar: `!#$%&'*+-.^_`|~`, digits and letters.
+    @inline(__always) static func isToken(_ c: UInt8) -> Bool {
+        switch c {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
+        default: return false
+        }
+    }
+
+    /// Bytes a field value may not contain (h11: NUL and whitespace other than SP and HTAB).
+    @inline(__always) static func isBadValueByte(_ c: UInt8) -> Bool {
+        c == 0 || c == LF || c == CR || c == 0x0B || c == 0x0C
+    }
+
+    /// Index of the first "\r\n\r\n" at or after `from`, or nil.
+    static func headEnd(_ b: UnsafeRawBufferPointer, from: Int) -> Int? {
+        var i = from
+        let n = b.count
+        while i + 3 < n {
+            guard let p = memchr(b.baseAddress! + i, Int32(CR), n - 3 - i) else { return nil }
+            i = UnsafeRawPointer(p) - b.baseAddress!
+            if b[i + 1] == LF && b[i + 2] == CR && b[i + 3] == LF { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    /// parse(buf, pos, max_header_bytes, max_headers):
+    ///   method, target, minor version (0 or 1), headers, position after the head, number of
+    ///   fields — a complete head; or false, start — no complete head yet (`start` skips blank lines
+    ///   before a request line, RFC 9112 2.2); or nil, status[, minor] — 400, 414, 431 or
+    ///   505 (with the request's minor version once the request line was read).
+    /// Header names are lower-cased; each maps to the array of its values in order (the table
+    /// has no metatable yet: the caller reads the fields it needs with plain indexing first).
+    /// A Host value naming more than one host ("a, b") is a 400 (RFC 9112 3.2).
+    static let parse: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        lua.arguments(4)
+        guard let b = lua.bytes(1) else { return lua.typeError(1, "string") }
+        guard let pos = lua.integer(2) else { return lua.typeError(2, "number") }
+        guard let maxHead = lua.integer(3) else { return lua.typeError(3, "number") }
+        guard let maxHeaders = lua.integer(4) else { return lua.typeError(4, "number") }
+        let n = b.count
+        var start = max(pos - 1, 0)
+        while start + 1 < n && b[start] == CR && b[start + 1] == LF { start += 2 }
+        guard start < n, let he = headEnd(b, from: start) else {
+            lua.push(false)
+            lua.push(start + 1)
+            return 2
+        }
+        func fail(_ code: Int, minor: Int? = nil) -> Int32 {
+            lua.setTop(4)
+            lua.pushNil()
+            lua.push(code)
+            guard let minor else { return 2 }
+            lua.push(minor)
+            return 3
+        }
+        // the first CRLF exists: he is one
+        var lineEnd = start
+        while !(b[lineEnd] == CR && b[lineEnd + 1] == LF) { lineEnd += 1 }
+        // request line: token SP visible-ASCII SP "HTTP/" DIGIT "." DIGIT CRLF
+        var i = start
+        while i < lineEnd && isToken(b[i]) { i += 1 }
+        let methodEnd = i
+        var valid = methodEnd > start && i < lineEnd && b[i] == SP
+        var targetStart = 0, targetEnd = 0
+        if valid {
+            i += 1
+            targetStart = i
+            while i < lineEnd && b[i] > SP && b[i] < 0x7F { i += 1 }
+            targetEnd = i
+            valid = targetEnd > targetStart && lineEnd - i == 9 && b[i] == SP
+                && b[i + 1] == 0x48 && b[i + 2] == 0x54 && b[i + 3] == 0x54 && b[i + 4] == 0x50 // HTTP
+                && b[i + 5] == 0x2F && (0x30...0x39).contains(b[i + 6]) && b[i + 7] == 0x2E
+                && (0x30...0x39).contains(b[i + 8])
+        }
+        if !valid { return fail(lineEnd - start >= maxHead ? 414 : 400) }
+        if he + 4 - start > maxHead { return fail(lineEnd + 2 - start > maxHead ? 414 : 431) }
+        let major = b[targetEnd + 6], minorDigit = b[targetEnd + 8]
+        if major != 0x31 { return fail(major == 0x30 ? 400 : 505) }
+        let minor = minorDigit == 0x30 ? 0 : 1
+
+        lua.push(bytes: b.baseAddress! + start, count: methodEnd - start)
+        lua.push(bytes: b.baseAddress! + targetStart, count: targetEnd - targetStart)
+        lua.push(minor)
+        lua.newTable(nrec: 8)
+        let headers = lua.top
+        var p = lineEnd + 2
+        let stop = he + 2
+        var fields = 0
+        while p < stop {
+            // name ":" OWS value OWS CRLF
+            let nameStart = p
+            var upper = false
+            while p < stop && isToken(b[p]) {
+                if b[p] >= 0x41 && b[p] <= 0x5A { upper = true }
+                p += 1
+            }
+            let nameEnd = p
+            guard nameEnd > nameStart, p < stop, b[p] == 0x3A else { return fail(400, minor: minor) }
+            p += 1
+            while b[p] == SP || b[p] == HT { p += 1 }
+            let valueStart = p
+            while !isBadValueByte(b[p]) { p += 1 }
+            guard b[p] == CR && b[p + 1] == LF else { return fail(400, minor: minor) }
+            var valueEnd = p
+            while valueEnd > valueStart && (b[valueEnd - 1] == SP || b[valueEnd - 1] == HT) { valueEnd -= 1 }
+            p += 2
+            fields += 1
+            if fields > maxHeaders { return fail(431, minor: minor) }
+            if nameEnd - nameStart == 4 && isHost(b, nameStart) && memchr(b.baseAddress! + valueStart, 0x2C, valueEnd - valueStart) != nil {
+                return fail(400, minor: minor)
+            }
+            pushName(lua, b.baseAddress! + nameStart, nameEnd - nameStart, lower: upper)
+            lua.pushValue(-1)
+            if lua_rawget(L, headers) == LUA_TNIL {
+                lua.pop()
+                lua.newTable(narr: 1)
+                lua.push(bytes: b.baseAddress! + valueStart, count: valueEnd - valueStart)
+                lua.rawSet(-2, 1)
+                lua_rawset(L, headers)
+            } else {
+                let count = lua.rawLen(-1)
+                lua.push(bytes: b.baseAddress! + valueStart, count: valueEnd - valueStart)
+                lua.rawSet(-2, count + 1)
+                lua.pop(2)
+            }
+        }
+        lua.push(he + 5)
+        lua.push(fields)
+        return 6
+    }
+
+    @inline(__always) static func isHost(_ b: UnsafeRawBufferPointer, _ i: Int) -> Bool {
+        b[i] | 0x20 == 0x68 && b[i + 1] | 0x20 == 0x6F && b[i + 2] | 0x20 == 0x73 && b[i + 3] | 0x20 == 0x74
+    }
+
+    /// Pushes a field name, lower-cased when it has upper-case letters.
+    static func pushName(_ lua: Lua, _ p: UnsafeRawPointer, _ count: Int, lower: Bool) {
+        guard lower else { lua.push(bytes: p, count: count); return }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { out in
+            for k in 0..<count {
+                let c = p.load(fromByteOffset: k, as: UInt8.self)
+                out[k] = c >= 0x41 && c <= 0x5A ? c | 0x20 : c
+            }
+            lua.push(bytes: out.baseAddress, count: count)
+        }
+    }
+}

@@ -1,0 +1,13 @@
+-- wrk script: GET /json with 10 request headers a browser or API client sends (plus Host).
+wrk.method = "GET"
+wrk.path = "/json"
+wrk.headers["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
+wrk.headers["Accept"] = "application/json, text/plain, */*"
+wrk.headers["Accept-Language"] = "en-US,en;q=0.9,de;q=0.8"
+wrk.headers["Accept-Encoding"] = "identity"
+wrk.headers["Cache-Control"] = "no-cache"
+wrk.headers["Referer"] = "https://app.example.com/dashboard/users?page=2&sort=name"
+wrk.headers["Cookie"] = "session=3f9a1c2e7b8d4f6a9e0c1b2a3d4e5f60; theme=dark; lang=en"
+wrk.headers["Authorization"] = "Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyMDAxIn0.c2lnbmF0dXJl"
+wrk.headers["X-Request-Id"] = "7d3c9e1a-52b4-4f0e-9a61-0c8b2d7e4f13"
+wrk.headers["Connection"] = "keep-alive"
