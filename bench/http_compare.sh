@@ -36,7 +36,7 @@ for entry in "${servers[@]}"; do
     name="${entry%%|*}"; cmd="${entry#*|}"
     [[ "$name" =~ $only ]] || continue
     port=$((port + 1))
-    taskset -c 0 $cmd "$port" >/dev/null 2>&1 &
+    taskset -c 0 $cmd "$port" >/dev/null 2>"${TMPDIR:-/tmp}/http_compare.$name.log" &
     pid=$!
     for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
     taskset -c 1 wrk -t1 -c100 -d1s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true

@@ -22,6 +22,7 @@ function handlers:GET(uri)
     if uri == "/split-name" then return {headers = {["X-A\r\nSet-Cookie: evil"] = "1"}, data = "x"} end
     if uri == "/split-reason" then return {code = 200, message = "OK\r\nSet-Cookie: evil=1", data = "x"} end
     if uri == "/split-lf" then return {headers = {["X-A"] = {"ok", "a\nb"}}, data = "x"} end
+    if uri == "/204" then return {code = 204, data = "ignored"} end
     if uri == "/number" then return {headers = {["X-N"] = 5, ["X-T"] = {true}}, data = "x"} end
     return {data = "got " .. uri}
 end
@@ -43,15 +44,20 @@ h.run(function()
     local GET = "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 
     -- response splitting: CR/LF in a handler's names, values or reason → 500, logged
+    local r
     for _, path in ipairs({"/split-value", "/split-name", "/split-reason", "/split-lf"}) do
         local before = #errors
-        local r = expect(GET:format(path), 500, "response splitting refused for " .. path)
+        r = expect(GET:format(path), 500, "response splitting refused for " .. path)
         t.lacks(r, "evil", "nothing of the split response sent for " .. path)
         h.eq(#errors, before + 1, "response splitting logged for " .. path)
         t.has(errors[#errors], "split", "the log says why for " .. path)
     end
+    -- a status without a body gets no body framing either (RFC 9110 8.6)
+    r = expect(GET:format("/204"), 204, "204 response")
+    t.lacks(r, "Content-Length", "no Content-Length on 204")
+    t.lacks(r, "ignored", "no body on 204")
     -- numbers are sent as text, other values through tostring
-    local r = expect(GET:format("/number"), 200, "number and boolean header values")
+    r = expect(GET:format("/number"), 200, "number and boolean header values")
     t.has(r, "X-N: 5\r\n", "number header value")
     t.has(r, "X-T: true\r\n", "boolean header value")
 
@@ -96,9 +102,19 @@ h.run(function()
     expect("POST /t HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n" ..
         "X-A: a\0b\r\n\r\n", 400, "NUL in a trailer value")
 
+    -- a Content-Length body that comes after its head, with the next request behind it
+    local s = h.connect(port)
+    t.send_all(s, "POST /late HTTP/1.1\r\nHost: x\r\nContent-Length: 70000\r\n\r\n")
+    ratchet.thread.timer(0.05)
+    t.send_all(s, ("b"):rep(70000) .. "GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    local resps = t.read_responses(s, 2)
+    s:close()
+    h.eq(resps[1] and resps[1].body, "/late:70000:nil:x", "body read after its head")
+    h.eq(resps[2] and resps[2].body, "got /next", "request after a body read in pieces")
+
     -- a chunked body of many one-byte chunks arrives whole
     local n = 200000
-    local s = h.connect(port)
+    s = h.connect(port)
     t.send_all(s, "POST /many HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" ..
         ("1\r\nx\r\n"):rep(n) .. "0\r\n\r\n")
     r = t.read_all(s, 30)

@@ -127,6 +127,23 @@ local function fill(c, buf, pos, need)
     return concat(parts, "", 1, n), 1
 end
 
+-- A Content-Length body not complete in buf (from pos): returns it and what follows it (buf,
+-- pos), or nil at EOF. The pieces are joined once, into the body itself when nothing follows
+-- (a large body is copied once, not into a buffer and then out of it).
+local function read_body(c, buf, pos, length)
+    local parts, n, have = {sub(buf, pos)}, 1, #buf - pos + 1
+    while have < length do
+        local d = recv(c)
+        if d == "" then return nil end
+        n = n + 1
+        parts[n] = d
+        have = have + #d
+    end
+    local all = concat(parts, "", 1, n)
+    if have == length then return all, "", 1 end
+    return sub(all, 1, length), all, length + 1
+end
+
 local function error_response(c, code, minor)
     local reason = reasons[code] or "Error"
     local body = reason .. "\n"
@@ -258,7 +275,7 @@ end
 -- (CR, LF or NUL in its reason, names or values).
 local function add_response(c, res, ncode, minor, head_only, keep)
     local data = res.data
-    if ncode < 200 or ncode == 204 or ncode == 304 then data = nil end
+    if ncode < 200 or ncode == 204 or ncode == 304 then data = nil end   -- nor framing: the builder knows
     local code, message, hdrs = res.code or 200, res.message or reasons[ncode] or "", res.headers
     local head, chunked
     head, keep, chunked = build_head(minor, code, message, hdrs, data, keep, head_only, date_line())
@@ -506,12 +523,13 @@ local function serve(self, c)
                     end
                     if c.nout > 0 then flush(c) end
                     start_deadline(c, opt.body_timeout)
-                    buf, pos = fill(c, buf, pos, length)
-                    if not buf then return end
+                    data, buf, pos = read_body(c, buf, pos, length)
+                    if not data then return end
                     c.deadline = nil
+                else
+                    data = sub(buf, pos, pos + length - 1)
+                    pos = pos + length
                 end
-                data = sub(buf, pos, pos + length - 1)
-                pos = pos + length
             elseif chunked then
                 c.stage = "body"
                 if expect and pos > #buf then
