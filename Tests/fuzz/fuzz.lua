@@ -170,6 +170,23 @@ function M.finishes(t, seconds)
     return true
 end
 
+--- Runs one server session: `start(sock)` serves the server end of a socket pair (its
+-- result is attached as a thread); `pieces` are written to the client end, which then
+-- half-closes. Returns what the server sent, or nil and a problem when the session did
+-- not end after the client's EOF.
+function M.serve_session(start, pieces)
+    local a, b = ratchet.socket.new_pair()
+    local server = ratchet.thread.attach(start(a))
+    local writer = ratchet.thread.attach(M.send_pieces, b, pieces)
+    local out, eof = M.recv_all(b, 3, 4 << 20)
+    local done = M.finishes(server, 3)
+    ratchet.thread.kill(writer)
+    b:close()
+    if not done then return nil, "the server did not end the session after the client's EOF" end
+    if not eof then return nil, "no EOF from the server within 3 s" end
+    return out
+end
+
 --- A plain-Lua runtime error (not a ratchet.error): a bug in the code under test.
 function M.is_bug(err)
     if type(err) == "table" and err.type == "ratchet_error" then return false end

@@ -42,15 +42,8 @@ local function check_output(out)
 end
 
 function T.case(_, _, pieces)
-    local a, b = ratchet.socket.new_pair()
-    local server = ratchet.thread.attach(http_server.new(a, "fuzz", handlers, options))
-    local writer = ratchet.thread.attach(fuzz.send_pieces, b, pieces)
-    local out, eof = fuzz.recv_all(b, 3, 4 << 20)
-    local done = fuzz.finishes(server, 3)
-    ratchet.thread.kill(writer)
-    b:close()
-    if not done then return "the server did not end the connection after the client's EOF" end
-    if not eof then return "no EOF from the server within 3 s" end
+    local out, problem = fuzz.serve_session(function(sock) return http_server.new(sock, "fuzz", handlers, options) end, pieces)
+    if not out then return problem end
     return check_output(out)
 end
 

@@ -26,15 +26,8 @@ local function check_output(out)
 end
 
 function T.case(_, _, pieces)
-    local a, b = ratchet.socket.new_pair()
-    local server = ratchet.thread.attach(smtp_server.new(a, handlers(), nil, nil, options))
-    local writer = ratchet.thread.attach(fuzz.send_pieces, b, pieces)
-    local out, eof = fuzz.recv_all(b, 3, 4 << 20)
-    local done = fuzz.finishes(server, 3)
-    ratchet.thread.kill(writer)
-    b:close()
-    if not done then return "the session did not end after the client's EOF" end
-    if not eof then return "no EOF from the server within 3 s" end
+    local out, problem = fuzz.serve_session(function(sock) return smtp_server.new(sock, handlers(), nil, nil, options) end, pieces)
+    if not out then return problem end
     return check_output(out)
 end
 
