@@ -38,6 +38,9 @@ public final class LuaHost {
     /// works on the caller's stack; references go to the shared registry).
     func stack(on L: OpaquePointer) -> ValueStack { ValueStack(L: L, owner: owner) }
     private var closed = false
+    /// The registered Swift functions: Lua closures hold only their addresses, so they live
+    /// as long as the state.
+    var functions: [HostFunction] = []
 
     public convenience init() throws { try self.init(configuration: Configuration()) }
 

@@ -22,6 +22,12 @@ void ratchet_push_impl(lua_State *L, ratchet_impl impl);
 // The same with the `n` values on top of the stack as upvalues 2...n+1 (they are popped).
 void ratchet_push_impl_upvalues(lua_State *L, ratchet_impl impl, int n);
 
+// RatchetHost's functions run behind the same protocol through one implementation, set
+// once (every host sets the same one): pushes a closure whose `n` upvalues (popped) are the
+// function's own, for the implementation to read.
+void ratchet_set_host_impl(ratchet_impl impl);
+void ratchet_push_host_function(lua_State *L, int n);
+
 // Limits of a host's Lua state (RatchetHost). The state's extra space points to them, and
 // every coroutine copies the main thread's extra space, so the allocator and the count hook
 // of any ratchet thread find them without a lookup.
