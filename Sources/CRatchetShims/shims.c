@@ -112,8 +112,13 @@ void ratchet_limit_hook(lua_State *L, lua_Debug *ar) {
         lim->hit = RATCHET_LIMIT_TIME;
         luaL_error(L, lim->stopped ? "stopped by the host" : "time limit exceeded");
     }
-    if (lim->instruction_limited && (lim->instructions_left -= lim->count_step) < 0) {
+    // The period of this coroutine's own hook: an armed or exhausted one counts every
+    // instruction, one copied from its creator every count_step.
+    if (lim->instruction_limited && (lim->instructions_left -= lua_gethookcount(L)) < 0) {
         lim->hit = RATCHET_LIMIT_INSTRUCTIONS;
+        // From now on every instruction raises, so a pcall around the loop cannot swallow
+        // the error and go on (the next instruction after it raises again).
+        lua_sethook(L, ratchet_limit_hook, LUA_MASKCOUNT, 1);
         luaL_error(L, "instruction limit exceeded");
     }
 }

@@ -73,6 +73,7 @@ public final class LuaHost {
             lua_setfield(L, registryIndex, "LUA_NOENV")
         }
         luaL_openlibs(L)
+        Coroutines.install(self)  // the watchdog and stop() reach plain coroutines too
         lua_getglobal(L, "tostring")
         tostringRef = luaL_ref(L, registryIndex)
         Ratchet.preload(L)
