@@ -96,7 +96,7 @@ final class HostFunction {
     }
 
     private static let call: LuaImpl = { L, status, _ in
-        let lua = Lua(L!)
+        let lua = Lua(L.unsafelyUnwrapped)  // Lua passes its state
         guard let p = lua_touserdata(lua.L, ratchetUpvalue(1)) else { return lua.raise("host function is gone") }
         return Unmanaged<HostFunction>.fromOpaque(p)._withUnsafeGuaranteedRef { $0.invoke(lua, status) }
     }
