@@ -464,7 +464,9 @@ end
 -- open connection is closed with 1000 first). Otherwise a 400 (not a WebSocket request), 426
 -- (another version), or 403 (origin refused) response. options: protocols (subprotocols
 -- the server speaks, preferred first), origins (a list of allowed Origin values, or a
--- function(origin) → boolean; nil allows any), and the connection options of new().
+-- function(origin) → boolean; nil allows any), compression (a permessage-deflate offer is
+-- accepted unless false; a table of settings, see ratchet.websocket.deflate) and the
+-- connection options of new().
 function websocket.accept(headers, options, handler)
     if type(options) == "function" and handler == nil then options, handler = nil, options end
     options = options or {}
@@ -523,8 +525,10 @@ end
 -- offered in Sec-WebSocket-Protocol; `ws.protocol` is the one the server chose), origin,
 -- headers (more request headers), the TLS options of ratchet.http.client.connect (ca_file,
 -- ca_path, ssl_context, verify: verified by default), timeout (for the handshake, then as
--- the connection option), and the connection options of new(). Raises EPROTO when the server
--- does not complete the handshake (the error's message has its status).
+-- the connection option), compression (permessage-deflate offered unless false; a table of
+-- settings, see ratchet.websocket.deflate) and the connection options of new(). Raises
+-- EPROTO when the server does not complete the handshake (the error's message has its
+-- status) or answers the offer in a way it does not allow.
 function websocket.connect(url, options)
     options = options or {}
     local http = require "ratchet.http.client"
@@ -537,6 +541,7 @@ function websocket.connect(url, options)
     local http_url = (scheme == "wss" and "https" or "http") .. rest
     local ok, _, _, path = http.parse_url(http_url)
     if not ok then error("ratchet.websocket.connect: " .. tostring(_), 2) end
+    local config = pmd.config(options.compression, "client")   -- raises for bad settings
     local c = http.connect(http_url, setmetatable({keep_alive = true}, {__index = options}))
     local key = frame.base64(frame.random(16))
     local headers = {
@@ -545,7 +550,6 @@ function websocket.connect(url, options)
     }
     if options.protocols then headers["Sec-WebSocket-Protocol"] = concat(options.protocols, ", ") end
     if options.origin then headers.Origin = options.origin end
-    local config = pmd.config(options.compression, "client")
     if config then headers["Sec-WebSocket-Extensions"] = pmd.offer(config) end
     for k, v in pairs(options.headers or {}) do headers[k] = v end
     local done, code, _, rheaders = pcall(c.query, c, "GET", path, headers)
