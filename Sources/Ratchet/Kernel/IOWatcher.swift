@@ -18,8 +18,13 @@ public final class IOWatcher: WaitSource {
     /// Lets a reader park without a recv that would only say EAGAIN: one syscall saved per
     /// message. Only meaningful while the read event is registered (`readArmed`).
     @exclusivity(unchecked) public var readReady = true
-    /// The peer shut down or reset (EPOLLRDHUP): sticky, since no further edge will come.
+    /// The peer shut down (EPOLLRDHUP) or the connection was reset or hung up (the kernel's
+    /// HangupMonitor), or that cannot be learnt: sticky, since no further edge will come, and
+    /// a reader must always ask the kernel.
     @exclusivity(unchecked) public private(set) var peerClosed = false
+    /// Whether the kernel's HangupMonitor reports this descriptor's resets and hang-ups,
+    /// which the read event does not (libevent maps EPOLLERR to a plain EV_READ).
+    @exclusivity(unchecked) private var hangupsWatched = false
     /// Unmanaged so the wake-up path borrows the kernel without reference counting.
     let kernelRef: Unmanaged<Kernel>
     var kernel: Kernel { kernelRef.takeUnretainedValue() }
@@ -116,6 +121,26 @@ public final class IOWatcher: WaitSource {
         }
         // Freed after the poll returns: this may run inside the event's own callback.
         if temporary && idle { kernel.retire(self) }
+    }
+
+    /// Whether a reader may park without a recv after a short one: the buffer is drained and
+    /// any reset or hang-up will still be reported. The first time, the descriptor joins the
+    /// kernel's HangupMonitor (one epoll_ctl per connection).
+    @inline(__always) public var mayParkWithoutRead: Bool {
+        guard readArmed, !readReady, !peerClosed else { return false }
+        if hangupsWatched { return true }
+        hangupsWatched = kernel.watchHangups(fd)
+        if !hangupsWatched { peerClosed = true }
+        return hangupsWatched
+    }
+
+    /// The HangupMonitor saw a reset or hang-up: readers must read (and see the error or
+    /// EOF) from now on.
+    func hungUp() {
+        guard !detached else { return }
+        peerClosed = true
+        readReady = true
+        wakeReaders()
     }
 
     fileprivate func fired(_ what: Int32) {

@@ -51,6 +51,8 @@ public final class Kernel: LuaHandle {
     @exclusivity(unchecked) private var zeroWaiters: [(LuaThread, UInt32)] = []
     /// Temporary watchers whose wait ended, freed once the poll has returned.
     @exclusivity(unchecked) private var retired: [IOWatcher] = []
+    /// Resets and hang-ups of stream sockets whose readers skip recvs (created on first use).
+    @exclusivity(unchecked) private var hangups: HangupMonitor?
     /// Extensions (DNS resolver, …) keep per-kernel state here, released on close.
     @exclusivity(unchecked) public var extensions: [ObjectIdentifier: KernelExtension] = [:]
 
@@ -469,6 +471,13 @@ public final class Kernel: LuaHandle {
         if watchers[w.fd] === w { watchers[w.fd] = nil }
     }
 
+    /// Starts telling `fd`'s watcher about a reset or hang-up (see HangupMonitor). False
+    /// when that cannot be done: then its reader must always ask the kernel.
+    func watchHangups(_ fd: Int32) -> Bool {
+        if hangups == nil { hangups = HangupMonitor(kernel: self) }
+        return hangups?.watch(fd) ?? false
+    }
+
     // MARK: embedding
 
     private static let observerKey = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
@@ -508,6 +517,8 @@ public final class Kernel: LuaHandle {
         guard let b = base, !running else { return }
         killAll(lua)
         for w in watchers.values { w.detach() }
+        hangups?.close()
+        hangups = nil
         for w in retired { w.detach() }
         retired.removeAll()
         watchers.removeAll()
