@@ -43,9 +43,8 @@ public final class Kernel: LuaHandle {
     /// Every I/O watcher on this base, by descriptor, so block_on and the handles share one.
     @exclusivity(unchecked) var watchers = WatcherTable()
     @exclusivity(unchecked) var signalWatchers: [Int32: SignalWatcher] = [:]
-    /// Signal watchers whose event must be deleted once the poll has returned (never from
-    /// inside their own callback: see SignalWatcher).
-    @exclusivity(unchecked) var unsettledSignals: [SignalWatcher] = []
+    /// This kernel's slot in the process-wide SignalRelay, once it has waited for a signal.
+    @exclusivity(unchecked) var existingSignalReceiver: SignalReceiver?
     /// Threads parked with a zero timeout: they time out after the next non-blocking poll,
     /// without a libevent timer (sleep(0) is common and 100,000 timers in a heap are not free).
     @exclusivity(unchecked) private var zeroWaiters: [(LuaThread, UInt32)] = []
@@ -263,10 +262,6 @@ public final class Kernel: LuaHandle {
         if !retired.isEmpty {
             for w in retired { w.detach() }
             retired.removeAll()
-        }
-        if !unsettledSignals.isEmpty {
-            for s in unsettledSignals { s.settle() }
-            unsettledSignals.removeAll()
         }
         return (true, !drain(lua))
     }
@@ -524,7 +519,8 @@ public final class Kernel: LuaHandle {
         watchers.removeAll()
         for s in signalWatchers.values { s.detach() }
         signalWatchers.removeAll()
-        unsettledSignals.removeAll()
+        existingSignalReceiver?.close()
+        existingSignalReceiver = nil
         for e in extensions.values { e.kernelClosing() }
         extensions.removeAll()
         lua.unref(errorHandlerRef); errorHandlerRef = LUA_NOREF
