@@ -9,44 +9,33 @@ import Testing
 struct HostSignalTests {
     @Test("six hosts on six threads each wait for their children and for a signal")
     func sixHostsWaitForChildrenAndSignals() throws {
-        final class Job { var result = ""; let doneFD: Int32; init(_ fd: Int32) { doneFD = fd } }
         var done: [Int32] = [0, 0]
         #expect(pipe(&done) == 0)
         defer { close(done[0]); close(done[1]) }
-        let jobs = (0..<6).map { _ in Job(done[1]) }
-        var threads: [pthread_t] = []
-        for job in jobs {
-            var tid = pthread_t()
-            pthread_create(&tid, nil, { p in
-                let job = Unmanaged<Job>.fromOpaque(p!).takeUnretainedValue()
-                do {
-                    let host = try LuaHost()
-                    let out = try host.run(string: """
-                        local statuses, slowest, signalled = {}, 0, nil
-                        ratchet.new(function()
-                            for i = 1, 4 do
-                                local start = ratchet.now()
-                                local p = ratchet.exec.new({"sleep", "0.0" .. i})
-                                p:start()
-                                statuses[#statuses + 1] = p:wait(20)
-                                slowest = math.max(slowest, ratchet.now() - start)
-                            end
-                            signalled = ratchet.thread.sigwait(28, 20)   -- SIGWINCH
-                        end):loop()
-                        return table.concat(statuses, ","), slowest < 5, signalled
-                        """)
-                    job.result = out.map { $0.stringValue ?? ($0.boolValue.map { "\($0)" } ?? "?") }
-                        .joined(separator: " ")
-                } catch { job.result = "error: \(error)" }
-                var byte: UInt8 = 1
-                _ = write(job.doneFD, &byte, 1)
-                return nil
-            }, Unmanaged.passUnretained(job).toOpaque())
-            threads.append(tid)
+        let doneFD = done[1]
+        let join = startThreads(6) { _ in
+            defer { var byte: UInt8 = 1; _ = write(doneFD, &byte, 1) }
+            do {
+                let out = try LuaHost().run(string: """
+                    local statuses, slowest, signalled = {}, 0, nil
+                    ratchet.new(function()
+                        for i = 1, 4 do
+                            local start = ratchet.now()
+                            local p = ratchet.exec.new({"sleep", "0.0" .. i})
+                            p:start()
+                            statuses[#statuses + 1] = p:wait(20)
+                            slowest = math.max(slowest, ratchet.now() - start)
+                        end
+                        signalled = ratchet.thread.sigwait(28, 20)   -- SIGWINCH
+                    end):loop()
+                    return table.concat(statuses, ","), slowest < 5, signalled
+                    """)
+                return out.map { $0.stringValue ?? ($0.boolValue.map { "\($0)" } ?? "?") }.joined(separator: " ")
+            } catch { return "error: \(error)" }
         }
         // SIGWINCH is ignored by default, so sending it before a host waits is harmless.
         var finished = 0, rounds = 0
-        while finished < jobs.count && rounds < 1000 {
+        while finished < 6 && rounds < 1000 {
             var p = pollfd(fd: done[0], events: Int16(POLLIN), revents: 0)
             if poll(&p, 1, 20) > 0 {
                 var byte: UInt8 = 0
@@ -55,7 +44,6 @@ struct HostSignalTests {
             kill(getpid(), SIGWINCH)
             rounds += 1
         }
-        for t in threads { pthread_join(t, nil) }
-        for job in jobs { #expect(job.result == "0,0,0,0 true true") }
+        for result in join() { #expect(result == "0,0,0,0 true true") }
     }
 }
