@@ -43,14 +43,15 @@ public final class Kernel: LuaHandle {
     /// Every I/O watcher on this base, by descriptor, so block_on and the handles share one.
     @exclusivity(unchecked) var watchers = WatcherTable()
     @exclusivity(unchecked) var signalWatchers: [Int32: SignalWatcher] = [:]
-    /// Signal watchers whose event must be deleted once the poll has returned (never from
-    /// inside their own callback: see SignalWatcher).
-    @exclusivity(unchecked) var unsettledSignals: [SignalWatcher] = []
+    /// This kernel's slot in the process-wide SignalRelay, once it has waited for a signal.
+    @exclusivity(unchecked) var existingSignalReceiver: SignalReceiver?
     /// Threads parked with a zero timeout: they time out after the next non-blocking poll,
     /// without a libevent timer (sleep(0) is common and 100,000 timers in a heap are not free).
     @exclusivity(unchecked) private var zeroWaiters: [(LuaThread, UInt32)] = []
     /// Temporary watchers whose wait ended, freed once the poll has returned.
     @exclusivity(unchecked) private var retired: [IOWatcher] = []
+    /// Resets and hang-ups of stream sockets whose readers skip recvs (created on first use).
+    @exclusivity(unchecked) private var hangups: HangupMonitor?
     /// Extensions (DNS resolver, …) keep per-kernel state here, released on close.
     @exclusivity(unchecked) public var extensions: [ObjectIdentifier: KernelExtension] = [:]
 
@@ -262,10 +263,6 @@ public final class Kernel: LuaHandle {
             for w in retired { w.detach() }
             retired.removeAll()
         }
-        if !unsettledSignals.isEmpty {
-            for s in unsettledSignals { s.settle() }
-            unsettledSignals.removeAll()
-        }
         return (true, !drain(lua))
     }
 
@@ -469,6 +466,13 @@ public final class Kernel: LuaHandle {
         if watchers[w.fd] === w { watchers[w.fd] = nil }
     }
 
+    /// Starts telling `fd`'s watcher about a reset or hang-up (see HangupMonitor). False
+    /// when that cannot be done: then its reader must always ask the kernel.
+    func watchHangups(_ fd: Int32) -> Bool {
+        if hangups == nil { hangups = HangupMonitor(kernel: self) }
+        return hangups?.watch(fd) ?? false
+    }
+
     // MARK: embedding
 
     private static let observerKey = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
@@ -508,12 +512,15 @@ public final class Kernel: LuaHandle {
         guard let b = base, !running else { return }
         killAll(lua)
         for w in watchers.values { w.detach() }
+        hangups?.close()
+        hangups = nil
         for w in retired { w.detach() }
         retired.removeAll()
         watchers.removeAll()
         for s in signalWatchers.values { s.detach() }
         signalWatchers.removeAll()
-        unsettledSignals.removeAll()
+        existingSignalReceiver?.close()
+        existingSignalReceiver = nil
         for e in extensions.values { e.kernelClosing() }
         extensions.removeAll()
         lua.unref(errorHandlerRef); errorHandlerRef = LUA_NOREF

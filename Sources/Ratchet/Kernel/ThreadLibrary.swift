@@ -1,5 +1,6 @@
 import CLua
 import CLibEvent
+import CRatchetShims
 import Glibc
 
 /// `ratchet.thread`: functions that act on the kernel running the calling thread.
@@ -192,7 +193,10 @@ enum ThreadLibrary {
         if let bad { return bad }
         let (t, err) = caller(lua, "sigwait")
         guard let t else { return err }
-        t.kernel.signalWatcher(sig).add(t)
+        guard t.kernel.signalWatcher(sig).add(t) else {
+            return lua.raiseError("ratchet.thread.sigwait()", "EINVAL",
+                                  "Cannot wait for signal \(sig): it cannot be caught, or \(RATCHET_SIGNAL_SLOTS) kernels already wait for signals.")
+        }
         t.kernel.park(t, timeout: timeout)
         return Status.yield()
     }
