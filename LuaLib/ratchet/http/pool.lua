@@ -238,8 +238,9 @@ function pool:acquire(key, usable, timeout)
         local ok, err = pcall(thread.pause, deadline and math.max(0, deadline - now()))
         if not ok then
             if not ratchet.error.is(err, "ETIMEDOUT") or w.granted then error(err, 0) end
-            error(ratchet.error.new("No free connection for " .. tostring(key) .. " within the timeout (" ..
-                limit_text(self) .. ")", "ETIMEDOUT", "ratchet.http.pool.acquire()"), 0)
+            -- the key up to its first "|": the client's keys add the family and TLS settings there
+            error(ratchet.error.new("No free connection for " .. tostring(key):match("^[^|]*") ..
+                " within the timeout (" .. limit_text(self) .. ")", "ETIMEDOUT", "ratchet.http.pool.acquire()"), 0)
         end
     end
     w.done = true
