@@ -188,7 +188,8 @@ public final class Kernel: LuaHandle {
 
     /// Makes a waiting thread ready. Called from libevent callbacks and event sources.
     public func wake(_ t: LuaThread, _ why: LuaThread.Wake) {
-        guard t.state == .waiting else { return }
+        // A paused thread wakes only by unpause, or by the timer of a pause with a timeout.
+        guard t.state == .waiting || (t.state == .paused && why == .timeout) else { return }
         clearWait(t)
         t.wake = why
         t.state = .ready
@@ -215,13 +216,20 @@ public final class Kernel: LuaHandle {
         t.timerArmed = true
     }
 
-    /// pause(): waits with nothing registered; only `unpause` (or kill, alarm) ends it.
-    func pause(_ t: LuaThread) {
+    /// pause(): waits with nothing registered; only `unpause` (or kill, alarm) ends it, or
+    /// with a `timeout` (seconds; negative: none) the thread's timer, as for every timed wait.
+    func pause(_ t: LuaThread, timeout: Double = -1) {
+        if timeout >= 0 {
+            park(t, timeout: timeout)
+        } else {
+            t.waitGeneration &+= 1  // a stale zero-timeout entry must not end this pause
+        }
         t.state = .paused
         t.wake = .none
     }
 
     func unpause(_ t: LuaThread, from lua: Lua, values n: Int32) {
+        clearWait(t)  // a pause with a timeout: its timer
         lua_xmove(lua.L, t.co, n)
         t.nargs = n
         t.state = .ready
@@ -377,7 +385,7 @@ public final class Kernel: LuaHandle {
     func finish(_ t: LuaThread, _ lua: Lua, reset: Bool = true) {
         guard t.state != .dead else { return }
         let wasQueued = t.queued
-        if t.state == .waiting { clearWait(t) }
+        if t.state == .waiting || t.state == .paused { clearWait(t) }
         t.state = .dead
         if wasQueued { t.queued = true }  // the queue skips dead threads
         if let a = t.alarm { event_del(a) }
@@ -433,7 +441,7 @@ public final class Kernel: LuaHandle {
     func alarmFired(_ t: LuaThread) {
         disarmAlarm(t)
         guard t.state != .dead, t.state != .running else { return }
-        if t.state == .waiting { clearWait(t) }
+        if t.state == .waiting || t.state == .paused { clearWait(t) }
         t.alarmFired = true
         t.state = .ready
         enqueue(t)
