@@ -105,24 +105,26 @@ local function check(self, lease, usable)
     end
 end
 
--- Whether one more connection for `key` fits the limits. Idle connections never stand in
--- the way: where they fill a limit, the least recently used are closed to make room.
-local function room(self, key)
+-- Whether one more connection in use for `key` fits the limits. Idle connections never
+-- stand in the way: make_room closes those that fill a limit.
+local function fits(self, key)
     local per, total = self.max_per_host, self.max_total
-    local mine = self.inuse[key] or 0
+    return (not per or (self.inuse[key] or 0) < per) and (not total or self.ninuse < total)
+end
+
+-- Closes the idle connections that, with those in use, go over a limit: of `key` for
+-- max_per_host, the least recently used of any key for max_total. Called after the new
+-- slot is counted: closing may wait (TLS close_notify), and meanwhile the counts must hold.
+local function make_room(self, key)
+    local per, total = self.max_per_host, self.max_total
     if per then
-        if mine >= per then return false end
         local list = self.idle[key]
-        while list and mine + #list >= per do
+        while list and (self.inuse[key] or 0) + #list > per do
             drop(self, key, list, 1)
             list = self.idle[key]
         end
     end
-    if total then
-        if self.ninuse >= total then return false end
-        while self.ninuse + self.nidle >= total and drop_oldest(self) do end
-    end
-    return true
+    while total and self.ninuse + self.nidle > total and drop_oldest(self) do end
 end
 
 local function count_in(self, key)
@@ -161,11 +163,13 @@ local function notify(self)
         local w = waiters[i]
         local key = w.key
         local conn = pop_idle(self, key)
-        if conn or room(self, key) then
+        if conn or fits(self, key) then
             remove(waiters, i)
             count_in(self, key)
             w.lease.conn, w.lease.held, w.granted = conn, true, true
-            if not pcall(thread.unpause, w.thread) then
+            if pcall(thread.unpause, w.thread) then
+                make_room(self, key)
+            else
                 w.granted, w.lease.conn, w.lease.held = false, nil, nil
                 count_out(self, key)
                 if conn then keep(self, conn) end
@@ -222,10 +226,11 @@ function pool:acquire(key, usable, timeout)
     -- until the lease is returned, a kill (the check below may wait) closes it
     local handover <close> = setmetatable({lease = lease}, HANDOVER)
     local conn = pop_idle(self, key)
-    if conn or room(self, key) then
-        -- the slot is counted before the check, which may wait: no other request takes it
+    if conn or fits(self, key) then
+        -- the slot is counted before anything that may wait: no other request takes it
         count_in(self, key)
         lease.conn, lease.held = conn, true
+        make_room(self, key)
         check(self, lease, usable)
         handover.done = true
         return lease
@@ -279,8 +284,7 @@ function pool:put(conn)
     if conn.closed then return end
     expire(self, now())
     keep(self, conn)
-    local total = self.max_total
-    while total and self.ninuse + self.nidle > total and drop_oldest(self) do end
+    make_room(self, conn.pool_key)
     notify(self)
 end
 
