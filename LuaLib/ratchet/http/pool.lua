@@ -185,7 +185,8 @@ end
 local LEASE = {}
 LEASE.__index = LEASE
 LEASE.__close = function(lease)
-    if lease.released then return end
+    if lease.handed then lease.handed = nil; return end   -- acquire's own guard, at its return
+    if lease.released or not lease.held then return end     -- given back, or never had a slot
     lease.released = true
     local conn = lease.conn
     if conn then close_conn(conn) end
@@ -193,11 +194,6 @@ LEASE.__close = function(lease)
     count_out(self, lease.key)
     notify(self)
 end
-
--- A lease being handed over in acquire: closed there unless it was returned.
-local HANDOVER = {__close = function(g)
-    if not g.done and g.lease.held then LEASE.__close(g.lease) end
-end}
 
 -- A request waiting for a slot. Closed when the wait ends in any way: a waiter killed or
 -- timed out leaves the queue, and a slot handed to it before it could run is given back.
@@ -222,9 +218,11 @@ end
 -- `<close>` variable, also when the thread is killed) closes its connection.
 function pool:acquire(key, usable, timeout)
     expire(self, now())
-    local lease = setmetatable({pool = self, key = key}, LEASE)
-    -- until the lease is returned, a kill (the check below may wait) closes it
-    local handover <close> = setmetatable({lease = lease}, HANDOVER)
+    -- every field named at once: the table is made with room for them (no rehash per field)
+    local lease = setmetatable({pool = self, key = key, conn = nil, held = nil, handed = nil, released = nil}, LEASE)
+    -- until the lease is returned, a kill (the check below may wait) or an error closes it;
+    -- `handed`, set as it is returned, makes this close a no-op
+    local guard <close> = lease
     local conn = pop_idle(self, key)
     if conn or fits(self, key) then
         -- the slot is counted before anything that may wait: no other request takes it
@@ -232,7 +230,7 @@ function pool:acquire(key, usable, timeout)
         lease.conn, lease.held = conn, true
         make_room(self, key)
         check(self, lease, usable)
-        handover.done = true
+        lease.handed = true
         return lease
     end
     local w <close> = setmetatable({pool = self, key = key, thread = thread.self(), lease = lease}, WAITER)
@@ -251,7 +249,7 @@ function pool:acquire(key, usable, timeout)
     w.done = true
     -- an unusable connection leaves the slot to the caller, who connects anew in it
     check(self, lease, usable)
-    handover.done = true
+    lease.handed = true
     return lease
 end
 
