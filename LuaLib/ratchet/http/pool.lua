@@ -62,7 +62,9 @@ local function drop_oldest(self)
     local oldest, okey, olist
     for key, l in pairs(self.idle) do
         local c = l[1]
-        if c and (not oldest or c.idle_since < oldest.idle_since) then oldest, okey, olist = c, key, l end
+        if c and (not oldest or c.idle_since < oldest.idle_since) then
+            oldest, okey, olist = c, key, l
+        end
     end
     if not oldest then return false end
     drop(self, okey, olist, 1)
@@ -207,7 +209,8 @@ local WAITER = {__close = function(w)
 end}
 
 local function limit_text(self)
-    return "max_per_host " .. tostring(self.max_per_host) .. ", max_total " .. tostring(self.max_total)
+    return "max_per_host " .. tostring(self.max_per_host) .. ", max_total " ..
+        tostring(self.max_total)
 end
 
 --- acquire(key, usable, timeout) → lease: a slot for one connection for `key` within the
@@ -219,7 +222,8 @@ end
 function pool:acquire(key, usable, timeout)
     expire(self, now())
     -- every field named at once: the table is made with room for them (no rehash per field)
-    local lease = setmetatable({pool = self, key = key, conn = nil, held = nil, handed = nil, released = nil}, LEASE)
+    local lease = setmetatable({pool = self, key = key, conn = nil, held = nil, handed = nil,
+        released = nil}, LEASE)
     -- until the lease is returned, a kill (the check below may wait) or an error closes it;
     -- `handed`, set as it is returned, makes this close a no-op
     local guard <close> = lease
@@ -233,7 +237,8 @@ function pool:acquire(key, usable, timeout)
         lease.handed = true
         return lease
     end
-    local w <close> = setmetatable({pool = self, key = key, thread = thread.self(), lease = lease}, WAITER)
+    local w <close> = setmetatable({pool = self, key = key, thread = thread.self(), lease = lease},
+        WAITER)
     self.waiters[#self.waiters + 1] = w
     self.waits = self.waits + 1
     local deadline = timeout and now() + timeout
@@ -243,7 +248,8 @@ function pool:acquire(key, usable, timeout)
             if not ratchet.error.is(err, "ETIMEDOUT") or w.granted then error(err, 0) end
             -- the key up to its first "|": the client's keys add the family and TLS settings there
             error(ratchet.error.new("No free connection for " .. tostring(key):match("^[^|]*") ..
-                " within the timeout (" .. limit_text(self) .. ")", "ETIMEDOUT", "ratchet.http.pool.acquire()"), 0)
+                " within the timeout (" .. limit_text(self) .. ")", "ETIMEDOUT",
+                "ratchet.http.pool.acquire()"), 0)
         end
     end
     w.done = true
