@@ -192,6 +192,16 @@ function pool:in_use(key) end
 ---Closes every idle connection.
 function pool:close() end
 
+-- runtime: ratchet.http.default_pool
+---The default pool of `fetch`, one per kernel.
+---@class ratchet.http.default_pool
+---@field proxy ratchet.http.pool `http_client.default_pool`: acts as the running kernel's pool.
+local default_pool = {}
+
+---The running kernel's default pool itself (made on first use); nil outside a running kernel.
+---@return ratchet.http.pool?
+function default_pool.get() end
+
 -- runtime: ratchet.http.common
 ---@private
 ---Splits an http(s) URL: scheme, host (no brackets), port, path with the query, and the

@@ -11,6 +11,9 @@ number of the TCP connection it came on (1 for the first accepted, ...):
   /slow       answers after 0.2 s (a request that holds its connection)
   /peak       answers the most connections that were open at once, then starts counting
               anew from those open now
+  /open       answers how many connections are open now
+(/peak and /open are for measuring: a connection counts as open from its first other
+request until it closes.)
 POST, PUT: the body is read first.
 """
 import http.server
@@ -34,13 +37,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
     def setup(self):
-        global open_now, peak
         super().setup()
         with lock:
             self.number = next(counter)
-            open_now += 1
-            peak = max(peak, open_now)
         self.drop = False
+        self.counted = False
 
     def finish(self):
         global open_now
@@ -48,7 +49,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             super().finish()
         finally:
             with lock:
-                open_now -= 1
+                if self.counted:
+                    open_now -= 1
 
     def answer(self):
         n = int(self.headers.get("Content-Length", "0"))
@@ -57,13 +59,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.drop:
             self.close_connection = True
             return
-        global peak
+        global peak, open_now
         body = str(self.number).encode()
-        if self.path == "/slow":
-            time.sleep(0.2)
-        elif self.path == "/peak":
+        if self.path == "/peak":
             with lock:
                 body, peak = str(peak).encode(), open_now
+        elif self.path == "/open":
+            with lock:
+                body = str(open_now).encode()
+        elif not self.counted:
+            with lock:
+                self.counted = True
+                open_now += 1
+                peak = max(peak, open_now)
+        if self.path == "/slow":
+            time.sleep(0.2)
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         if self.path == "/close":

@@ -62,7 +62,9 @@ local function drop_oldest(self)
     local oldest, okey, olist
     for key, l in pairs(self.idle) do
         local c = l[1]
-        if c and (not oldest or c.idle_since < oldest.idle_since) then oldest, okey, olist = c, key, l end
+        if c and (not oldest or c.idle_since < oldest.idle_since) then
+            oldest, okey, olist = c, key, l
+        end
     end
     if not oldest then return false end
     drop(self, okey, olist, 1)
@@ -105,24 +107,26 @@ local function check(self, lease, usable)
     end
 end
 
--- Whether one more connection for `key` fits the limits. Idle connections never stand in
--- the way: where they fill a limit, the least recently used are closed to make room.
-local function room(self, key)
+-- Whether one more connection in use for `key` fits the limits. Idle connections never
+-- stand in the way: make_room closes those that fill a limit.
+local function fits(self, key)
     local per, total = self.max_per_host, self.max_total
-    local mine = self.inuse[key] or 0
+    return (not per or (self.inuse[key] or 0) < per) and (not total or self.ninuse < total)
+end
+
+-- Closes the idle connections that, with those in use, go over a limit: of `key` for
+-- max_per_host, the least recently used of any key for max_total. Called after the new
+-- slot is counted: closing may wait (TLS close_notify), and meanwhile the counts must hold.
+local function make_room(self, key)
+    local per, total = self.max_per_host, self.max_total
     if per then
-        if mine >= per then return false end
         local list = self.idle[key]
-        while list and mine + #list >= per do
+        while list and (self.inuse[key] or 0) + #list > per do
             drop(self, key, list, 1)
             list = self.idle[key]
         end
     end
-    if total then
-        if self.ninuse >= total then return false end
-        while self.ninuse + self.nidle >= total and drop_oldest(self) do end
-    end
-    return true
+    while total and self.ninuse + self.nidle > total and drop_oldest(self) do end
 end
 
 local function count_in(self, key)
@@ -161,11 +165,13 @@ local function notify(self)
         local w = waiters[i]
         local key = w.key
         local conn = pop_idle(self, key)
-        if conn or room(self, key) then
+        if conn or fits(self, key) then
             remove(waiters, i)
             count_in(self, key)
             w.lease.conn, w.lease.held, w.granted = conn, true, true
-            if not pcall(thread.unpause, w.thread) then
+            if pcall(thread.unpause, w.thread) then
+                make_room(self, key)
+            else
                 w.granted, w.lease.conn, w.lease.held = false, nil, nil
                 count_out(self, key)
                 if conn then keep(self, conn) end
@@ -181,7 +187,8 @@ end
 local LEASE = {}
 LEASE.__index = LEASE
 LEASE.__close = function(lease)
-    if lease.released then return end
+    if lease.handed then lease.handed = nil; return end   -- acquire's own guard, at its return
+    if lease.released or not lease.held then return end     -- given back, or never had a slot
     lease.released = true
     local conn = lease.conn
     if conn then close_conn(conn) end
@@ -189,11 +196,6 @@ LEASE.__close = function(lease)
     count_out(self, lease.key)
     notify(self)
 end
-
--- A lease being handed over in acquire: closed there unless it was returned.
-local HANDOVER = {__close = function(g)
-    if not g.done and g.lease.held then LEASE.__close(g.lease) end
-end}
 
 -- A request waiting for a slot. Closed when the wait ends in any way: a waiter killed or
 -- timed out leaves the queue, and a slot handed to it before it could run is given back.
@@ -207,7 +209,8 @@ local WAITER = {__close = function(w)
 end}
 
 local function limit_text(self)
-    return "max_per_host " .. tostring(self.max_per_host) .. ", max_total " .. tostring(self.max_total)
+    return "max_per_host " .. tostring(self.max_per_host) .. ", max_total " ..
+        tostring(self.max_total)
 end
 
 --- acquire(key, usable, timeout) → lease: a slot for one connection for `key` within the
@@ -218,19 +221,24 @@ end
 -- `<close>` variable, also when the thread is killed) closes its connection.
 function pool:acquire(key, usable, timeout)
     expire(self, now())
-    local lease = setmetatable({pool = self, key = key}, LEASE)
-    -- until the lease is returned, a kill (the check below may wait) closes it
-    local handover <close> = setmetatable({lease = lease}, HANDOVER)
+    -- every field named at once: the table is made with room for them (no rehash per field)
+    local lease = setmetatable({pool = self, key = key, conn = nil, held = nil, handed = nil,
+        released = nil}, LEASE)
+    -- until the lease is returned, a kill (the check below may wait) or an error closes it;
+    -- `handed`, set as it is returned, makes this close a no-op
+    local guard <close> = lease
     local conn = pop_idle(self, key)
-    if conn or room(self, key) then
-        -- the slot is counted before the check, which may wait: no other request takes it
+    if conn or fits(self, key) then
+        -- the slot is counted before anything that may wait: no other request takes it
         count_in(self, key)
         lease.conn, lease.held = conn, true
+        make_room(self, key)
         check(self, lease, usable)
-        handover.done = true
+        lease.handed = true
         return lease
     end
-    local w <close> = setmetatable({pool = self, key = key, thread = thread.self(), lease = lease}, WAITER)
+    local w <close> = setmetatable({pool = self, key = key, thread = thread.self(), lease = lease},
+        WAITER)
     self.waiters[#self.waiters + 1] = w
     self.waits = self.waits + 1
     local deadline = timeout and now() + timeout
@@ -240,13 +248,14 @@ function pool:acquire(key, usable, timeout)
             if not ratchet.error.is(err, "ETIMEDOUT") or w.granted then error(err, 0) end
             -- the key up to its first "|": the client's keys add the family and TLS settings there
             error(ratchet.error.new("No free connection for " .. tostring(key):match("^[^|]*") ..
-                " within the timeout (" .. limit_text(self) .. ")", "ETIMEDOUT", "ratchet.http.pool.acquire()"), 0)
+                " within the timeout (" .. limit_text(self) .. ")", "ETIMEDOUT",
+                "ratchet.http.pool.acquire()"), 0)
         end
     end
     w.done = true
     -- an unusable connection leaves the slot to the caller, who connects anew in it
     check(self, lease, usable)
-    handover.done = true
+    lease.handed = true
     return lease
 end
 
@@ -279,8 +288,7 @@ function pool:put(conn)
     if conn.closed then return end
     expire(self, now())
     keep(self, conn)
-    local total = self.max_total
-    while total and self.ninuse + self.nidle > total and drop_oldest(self) do end
+    make_room(self, conn.pool_key)
     notify(self)
 end
 
