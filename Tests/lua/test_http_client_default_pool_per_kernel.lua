@@ -20,10 +20,10 @@ local function fetch_n(path)
     return tonumber(data)
 end
 
--- descriptors counted outside any kernel, and inside one (its event base has some)
-local baseline = h.fd_count()
+-- sockets counted outside any kernel, and inside one (its event base may have some)
+local baseline = h.socket_count()
 local inside
-h.run(function() inside = h.fd_count() end)
+h.run(function() inside = h.socket_count() end)
 collectgarbage(); collectgarbage()
 
 -- a kernel reuses its connection; loop()'s end closes it
@@ -34,11 +34,11 @@ local kept = h.run(function()
     h.eq(fetch_n("/n"), first, "the second fetch reused the connection")
     h.eq(http_client.default_pool.connects, 1, "one connection")
     h.eq(http_client.default_pool:count(), 1, "kept idle")
-    h.eq(h.fd_count(), inside + 1, "one descriptor for the idle connection")
+    h.eq(h.socket_count(), inside + 1, "one descriptor for the idle connection")
 end)
-h.eq(h.fd_count(), inside, "the idle connection closed when loop() ended")
+h.eq(h.socket_count(), inside, "the idle connection closed when loop() ended")
 kept:close()
-h.eq(h.fd_count(), baseline, "no descriptor left after the kernel closed")
+h.eq(h.socket_count(), baseline, "no descriptor left after the kernel closed")
 
 -- the next kernel starts with a pool of its own
 h.run(function()
@@ -47,7 +47,7 @@ h.run(function()
     h.eq(http_client.default_pool.reuses, 0, "nothing reused from the other kernel")
 end)
 collectgarbage(); collectgarbage()
-h.eq(h.fd_count(), baseline, "no descriptor after the second kernel")
+h.eq(h.socket_count(), baseline, "no descriptor after the second kernel")
 
 -- A kernel stopped (break) after a fetch, with its threads still alive and the pool's
 -- connection idle. (Its thread reaches it only through `holder`, emptied afterwards: a
@@ -63,18 +63,18 @@ local function stopped_after_fetch()
     k:loop()
     holder.k = nil
     h.eq(k:get_num_threads() > 0, true, "threads still alive after break")
-    h.eq(h.fd_count(), inside + 1, "the idle connection is open while the kernel is")
+    h.eq(h.socket_count(), inside + 1, "the idle connection is open while the kernel is")
     return k
 end
 
 -- closed while its threads still live: the idle connection is closed with it
 stopped_after_fetch():close()
-h.eq(h.fd_count(), baseline, "no descriptor after kernel:close()")
+h.eq(h.socket_count(), baseline, "no descriptor after kernel:close()")
 
 -- collected without close: the same
 stopped_after_fetch()
 collectgarbage(); collectgarbage()
-h.eq(h.fd_count(), baseline, "no descriptor after the kernel was collected")
+h.eq(h.socket_count(), baseline, "no descriptor after the kernel was collected")
 
 -- two kernels at once (one run from a thread of the other) have separate pools
 h.run(function()
@@ -123,7 +123,7 @@ h.run(function()
     h.eq(select(4, http_client.fetch(base .. "/n", nil)), tostring(n1), "fetch(url, nil) like fetch(url)")
 end)
 collectgarbage(); collectgarbage()
-h.eq(h.fd_count(), baseline, "no descriptor left at the end")
+h.eq(h.socket_count(), baseline, "no descriptor left at the end")
 peer:stop()
 os.remove(portfile)
 print("http client default pool per kernel ok")
