@@ -8,6 +8,8 @@
 ---@field max_body_bytes? integer Default 8 MiB.
 ---@field idle_timeout? number Default 60 s.
 ---@field header_timeout? number Default 30 s.
+---@field body_timeout? number Default 120 s: a request body in all once its head came.
+---@field max_streams? integer HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS, default 100.
 ---@field tls? ratchet.ssl.Context Encrypt every connection.
 ---@field on_error? fun(err: any, from: any) Called with a handler's error.
 ---@field max_connections? integer `serve`: connections at once, default 10000; over it 503.

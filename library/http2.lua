@@ -13,6 +13,8 @@ local http2 = {}
 ---@field max_headers? integer Default 0 (no limit); more fields are refused (431).
 ---@field max_body_bytes? integer Default 8 MiB; larger bodies are refused (413); 0: no limit.
 ---@field window_size? integer Default 1 MiB per stream (16 times it for the connection).
+---@field header_timeout? number Server: seconds a frame or a request header block may take once begun (see `overdue`); none by default.
+---@field body_timeout? number Server: seconds a request body may take once its headers came; none by default.
 
 ---A session; its SETTINGS (and a client's preface) are the first `output()`.
 ---@param role "server"|"client"
@@ -35,7 +37,8 @@ function Session:receive(bytes) end
 function Session:output() end
 
 ---The next event: "message", stream, headers, body | "refused", stream, status |
----"reset", stream, code | "goaway", last stream, code; nothing when none is left.
+---"reset", stream, code | "goaway", last stream, code | "settings" (the peer's first
+---SETTINGS came); nothing when none is left.
 ---@return string? kind
 ---@return integer? stream
 ---@return any a
@@ -94,6 +97,15 @@ function Session:want_read() end
 
 ---@return boolean
 function Session:want_write() end
+
+---A server's deadlines (ratchet.now() clock): stream, "head" when a frame (stream 0) or a
+---request header block is past header_timeout (end the connection); stream, "body" when a
+---request body is past body_timeout (answer it). Else nil, the next deadline or nil, and
+---whether a request is being received.
+---@return integer? stream
+---@return "head"|"body"|number|nil stage_or_deadline
+---@return boolean? receiving
+function Session:overdue() end
 
 ---Frees the session.
 function Session:close() end

@@ -17,12 +17,18 @@ local function pump(a, b)
     until not moved
 end
 
+-- The events of a session, without "settings" (counted in settings_seen, by session).
+local settings_seen = {}
 local function events(s)
     local list = {}
     while true do
         local e = {s:event()}
         if #e == 0 then return list end
-        list[#list + 1] = e
+        if e[1] == "settings" then
+            settings_seen[s] = (settings_seen[s] or 0) + 1
+        else
+            list[#list + 1] = e
+        end
     end
 end
 
@@ -34,6 +40,7 @@ h.eq(id, 1, "first client stream")
 pump(cli, srv)
 local e = events(srv)
 h.eq(#e, 1, "one event")
+h.eq(settings_seen[srv], 1, "the client's SETTINGS reported once")
 local kind, sid, headers, body = table.unpack(e[1])
 h.eq(kind, "message", "a complete request")
 h.eq(sid, 1, "its stream")

@@ -14,12 +14,19 @@ local HIGH_WATER = 262144
 --- flush(conn): sends everything the session has to send. One thread writes at a time; the
 -- others leave their frames to it (it loops until the session has nothing left). A failed
 -- send marks the connection broken (conn.broken = the error) and ends its reads.
-local function write_out(session, sock)
+-- conn.send_wait(conn), when set, sets the socket's timeout before each send (the reader
+-- sets its own before each recv: the socket has one timeout for both).
+local function write_out(conn, session, sock)
+    local send_wait = conn.send_wait
     while true do
         local out = session:output()
         if not out then return end
+        if send_wait then send_wait(conn) end
         local rest = sock:send(out)
-        while rest do rest = sock:send(rest) end
+        while rest do
+            if send_wait then send_wait(conn) end
+            rest = sock:send(rest)
+        end
     end
 end
 
@@ -27,7 +34,7 @@ function M.flush(conn)
     if conn.writing or conn.broken then return end
     conn.writing = true
     local sock = conn.sock
-    local ok, err = pcall(write_out, conn.session, sock)
+    local ok, err = pcall(write_out, conn, conn.session, sock)
     conn.writing = false
     if not ok then
         conn.broken = err

@@ -11,6 +11,8 @@ local sub, byte = string.sub, string.byte
 local type, tostring, pcall, setmetatable, next = type, tostring, pcall, setmetatable, next
 local attach, yield = ratchet.thread.attach, ratchet.thread.yield
 local NOT_IMPLEMENTED, INTERNAL_SERVER_ERROR = {code = 501}, {code = 500}
+local TEXT = {["content-type"] = "text/plain"}
+local now, is_error = ratchet.now, ratchet.error.is
 local flush, wake_blocked, send_stream = connection.flush, connection.wake_blocked, connection.send_stream
 
 local h2 = {}
@@ -22,14 +24,17 @@ local INTERNAL_ERROR = 2
 -- Live connections (for goaway()); weak, so a finished connection is not kept.
 local live = setmetatable({}, {__mode = "k"})
 
---- start(self, c, recv, dispatch): called by server.lua when a connection begins. Serves it
--- as HTTP/2 and returns nil when TLS chose "h2" by ALPN or the client sent the HTTP/2
+--- start(self, c, recv, dispatch, set_timeout): called by server.lua when a connection
+-- begins (c: its connection state, c.deadline: when the first bytes must have come). Serves
+-- it as HTTP/2 and returns nil when TLS chose "h2" by ALPN or the client sent the HTTP/2
 -- connection preface (prior knowledge); else returns the bytes read so far ("" on TLS) for
 -- the HTTP/1.1 loop. nil also when the client closed before sending anything.
-function h2.start(self, c, recv, dispatch)
+-- recv(c), dispatch(server, method, path, headers, body) and set_timeout(c, seconds) are
+-- server.lua's: the last never lets a wait exceed the timeout the caller gave the socket.
+function h2.start(self, c, recv, dispatch, set_timeout)
     if c.enc then
         if c.enc:get_alpn() ~= "h2" then return "" end
-        h2.serve(self, c, "", dispatch)
+        h2.serve(self, c, "", dispatch, set_timeout)
         return nil
     end
     local buf = recv(c)
@@ -41,7 +46,7 @@ function h2.start(self, c, recv, dispatch)
         buf = buf .. d
     end
     if sub(buf, 1, 24) ~= PREFACE then return buf end
-    h2.serve(self, c, buf, dispatch)
+    h2.serve(self, c, buf, dispatch, set_timeout)
     return nil
 end
 
@@ -115,6 +120,7 @@ local function run_stream(conn, id, headers, body)
         conn.session:reset(id, INTERNAL_ERROR)
     end
     conn.active = conn.active - 1
+    if conn.active == 0 then conn.idle_since = now() end
     -- The streams that became ready together answer in one send: the first to finish lets
     -- the others run (yield wakes after the run queue drained), then writes for all.
     if not conn.flush_soon then
@@ -138,29 +144,84 @@ local function handle_events(conn)
             attach(run_stream, conn, id, a, b)
         elseif kind == "refused" then
             local reason = common.reasons[a]
-            session:respond(id, a, {["content-type"] = "text/plain"}, reason .. "\n", false, common.http_date())
+            session:respond(id, a, TEXT, reason .. "\n", false, common.http_date())
+        elseif kind == "settings" then
+            conn.setup_deadline = nil   -- the connection is set up
         end
     end
 end
 
---- serve(self, c, initial, dispatch): the HTTP/2 connection loop. Reads until the peer
--- closes, the session ends (GOAWAY both ways and no stream left) or, with no stream
--- active, idle_timeout passes.
-function h2.serve(self, c, initial, dispatch)
+-- When the next read must end (nil: no limit) and whether the client owes bytes (else
+-- handlers are running, and the wait only rechecks: the connection may turn idle
+-- meanwhile); false once a deadline has passed and the connection must end. What the client owes has deadlines, total ones however it
+-- trickles its bytes: its preface and first SETTINGS (header_timeout from the start), a
+-- frame or a request's header block once begun (header_timeout), a request body once its
+-- headers came (body_timeout: that stream alone gets 408), and, with nothing being received
+-- or answered, the next request (idle_timeout since the connection went idle).
+local function read_deadline(conn, t)
+    local session = conn.session
+    local id, deadline, receiving = session:overdue()
+    while id do
+        if deadline == "head" then return false end
+        -- 408, then RST_STREAM NO_ERROR: the client is to stop sending the body (RFC 9113 8.1)
+        if session:respond(id, 408, TEXT, "Request Timeout\n", false, common.http_date()) then
+            flush(conn)
+            session:reset(id, 0)
+            flush(conn)
+        end
+        id, deadline, receiving = session:overdue()
+    end
+    local setup = conn.setup_deadline
+    if setup and (not deadline or setup < deadline) then deadline = setup end
+    local idle_timeout = conn.idle_timeout
+    if conn.active == 0 and not receiving then
+        local since = conn.idle_since
+        if not since then since = t; conn.idle_since = t end
+        if idle_timeout >= 0 and (not deadline or since + idle_timeout < deadline) then
+            deadline = since + idle_timeout
+        end
+    else
+        conn.idle_since = nil
+    end
+    if deadline and deadline <= t then return false end
+    -- the client owes nothing while handlers run: a wait then only rechecks, at the latest
+    -- when the connection would be idle long enough if the last handler ended right now
+    local owes = receiving or conn.active == 0 or setup ~= nil
+    if not owes and idle_timeout >= 0 and (not deadline or t + idle_timeout < deadline) then
+        deadline = t + idle_timeout
+    end
+    return deadline, owes
+end
+
+-- Sends wait at most idle_timeout each (never longer than the socket's own timeout).
+local function send_wait(conn)
+    conn.set_timeout(conn.c, conn.idle_timeout)
+end
+
+--- serve(self, c, initial, dispatch, set_timeout): the HTTP/2 connection loop (arguments as
+-- for start; `initial`: the bytes read so far). Reads until the peer closes, the session
+-- ends (GOAWAY both ways and no stream left), or a deadline passes (read_deadline; then
+-- GOAWAY). Every wait is bounded by the socket's own timeout too: when that ends a read the
+-- client owed bytes for, the connection ends the same way.
+function h2.serve(self, c, initial, dispatch, set_timeout)
     local opt = self.options
     local session = http2.new("server", {
         max_concurrent_streams = opt.max_streams or 100,
         max_header_list_size = opt.max_header_bytes,
         max_headers = opt.max_headers,
         max_body_bytes = opt.max_body_bytes,
+        header_timeout = opt.header_timeout,
+        body_timeout = opt.body_timeout,
     })
     local sock = c.sock
     local conn = {session = session, sock = sock, server = self, dispatch = dispatch,
-                  active = 0, blocked = {}}
+                  active = 0, blocked = {}, c = c, set_timeout = set_timeout, send_wait = send_wait,
+                  idle_timeout = opt.idle_timeout, setup_deadline = c.deadline}
     live[conn] = true
     c.stage, c.h2 = "h2", conn
-    if c.timeout ~= opt.idle_timeout then sock:set_timeout(opt.idle_timeout); c.timeout = opt.idle_timeout end
+    local base = c.base
     local data = initial
+    local timed_out = false
     while true do
         if data ~= "" then
             local ok = session:receive(data)
@@ -172,11 +233,18 @@ function h2.serve(self, c, initial, dispatch)
             flush(conn)
         end
         if conn.broken or (conn.active == 0 and not session:want_read() and not session:want_write()) then break end
+        local t = now()
+        local deadline, owes = read_deadline(conn, t)
+        if deadline == false then timed_out = true; break end
+        local wait = deadline and deadline - t or -1
+        set_timeout(c, wait)
         local ok, d = pcall(sock.recv, sock, RECV_SIZE)
         if not ok then
-            -- a silent client is waited for as long as its requests are being answered
-            if not (ratchet.error.is(d, "ETIMEDOUT") and conn.active > 0) then
-                if ratchet.error.is(d, "ETIMEDOUT") then session:terminate(0); flush(conn) end
+            if not is_error(d, "ETIMEDOUT") then break end
+            -- the socket's own timeout, shorter than any deadline, ended a wait for what the
+            -- client owes: the connection ends
+            if owes and base >= 0 and (wait < 0 or wait > base) then
+                timed_out = true
                 break
             end
             d = ""
@@ -184,6 +252,10 @@ function h2.serve(self, c, initial, dispatch)
             break
         end
         data = d
+    end
+    if timed_out then
+        session:terminate(0)
+        flush(conn)
     end
     live[conn] = nil
     conn.broken = conn.broken or "closed"

@@ -463,7 +463,7 @@ local function serve(self, c)
     -- HTTP/2 (ALPN "h2", or the connection preface on cleartext) is served by h2_server.lua
     -- (the first bytes, an HTTP/2 preface included, come within header_timeout in all)
     start_deadline(c, opt.header_timeout)
-    local buf, pos = h2.start(self, c, recv, dispatch), 1
+    local buf, pos = h2.start(self, c, recv, dispatch, set_timeout), 1
     c.deadline = nil
     if not buf then return end
     while true do

@@ -25,7 +25,10 @@ enum HTTP2Callbacks {
 
     private static let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, user in
         guard let frame else { return 0 }
-        _ = session(user).stream(frame.pointee.hd.stream_id)
+        let s = session(user)
+        let id = frame.pointee.hd.stream_id
+        let st = s.stream(id)
+        if frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST { s.setStage(st, id, .head) }
         return 0
     }
 
@@ -63,13 +66,23 @@ enum HTTP2Callbacks {
                 st.clearFields()   // 1xx: the final response follows
                 return 0
             }
+            let ended = hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
             if st.refusal != 0 && !st.delivered {
                 // refused as soon as it went over, not when the peer finishes sending
                 st.delivered = true
+                s.setStage(st, hd.stream_id, .none)
                 s.post(.refused(hd.stream_id, st.refusal))
-            } else if hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 && !st.delivered {
+            } else if ended && !st.delivered {
                 st.delivered = true
+                s.setStage(st, hd.stream_id, .none)
                 s.post(.message(hd.stream_id, st))
+            } else if st.stage == .head {
+                s.setStage(st, hd.stream_id, .body)   // the request's headers came, its body follows
+            }
+        case NGHTTP2_SETTINGS.rawValue:
+            if !s.settingsSeen && hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0 {
+                s.settingsSeen = true
+                s.post(.settings)
             }
         case NGHTTP2_GOAWAY.rawValue:
             s.post(.goaway(frame.pointee.goaway.last_stream_id, frame.pointee.goaway.error_code))
@@ -87,9 +100,12 @@ enum HTTP2Callbacks {
 
     private static let onStreamClose: nghttp2_on_stream_close_callback = { _, id, code, user in
         let s = session(user)
-        if let st = s.streams.removeValue(forKey: id), !st.delivered {
-            s.bodyBytes -= st.body.count
-            s.post(.reset(id, code))
+        if let st = s.streams.removeValue(forKey: id) {
+            s.setStage(st, id, .none)
+            if !st.delivered {
+                s.bodyBytes -= st.body.count
+                s.post(.reset(id, code))
+            }
         }
         return 0
     }

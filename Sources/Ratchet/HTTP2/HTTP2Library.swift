@@ -11,7 +11,7 @@ enum HTTP2Library {
             ("receive", receive), ("output", output), ("event", event),
             ("respond", respond), ("request", request), ("send", send), ("buffered", buffered),
             ("reset", reset), ("shutdown", shutdown), ("terminate", terminate),
-            ("want_read", wantRead), ("want_write", wantWrite), ("close", close),
+            ("want_read", wantRead), ("want_write", wantWrite), ("overdue", overdue), ("close", close),
         ])
         return lua.pushLibrary([("new", new)])
     }
@@ -31,12 +31,27 @@ enum HTTP2Library {
         return (v, 0)
     }
 
+    /// An optional number of seconds in the options table: absent, negative or infinite is
+    /// -1 (no limit); NaN or another type is an argument error.
+    private static func seconds(_ lua: Lua, _ name: StaticString) -> (Double?, Int32) {
+        guard lua.type(2) == LUA_TTABLE else { return (-1, 0) }
+        let t = lua.getField(2, name)
+        let v = lua.number(-1)
+        lua.pop()
+        if t == LUA_TNIL { return (-1, 0) }
+        guard t == LUA_TNUMBER, let v, !v.isNaN else {
+            return (nil, lua.argError(2, "option '\(name)' must be a number of seconds"))
+        }
+        return (v < 0 || v.isInfinite ? -1 : v, 0)
+    }
+
     /// new(role, options): role "server" or "client". options: max_concurrent_streams (100),
     /// max_header_list_size (16384; larger header lists are refused with 431),
     /// max_headers (0: no limit; more fields in a message are refused with 431),
     /// max_body_bytes (8 MiB; larger bodies are refused with 413, and so is a body that
     /// would take the bodies being received on the connection past twice it; 0: no limit),
-    /// window_size (1 MiB: each stream's receive window, the connection's is 16 times it).
+    /// window_size (1 MiB: each stream's receive window, the connection's is 16 times it),
+    /// header_timeout and body_timeout (server; seconds, none by default: see overdue()).
     /// The session's SETTINGS (and a client's preface) are the first `output()`.
     static let new: LuaImpl = { L, _, _ in
         let lua = Lua(L)
@@ -49,11 +64,15 @@ enum HTTP2Library {
         let (body, e3) = option(lua, "max_body_bytes", 8 << 20, max: Int.max); guard let body else { return e3 }
         let (window, e4) = option(lua, "window_size", 1 << 20, max: (1 << 31) - 1 >> 4); guard let window else { return e4 }
         let (fields, e5) = option(lua, "max_headers", 0, max: Int(Int32.max)); guard let fields else { return e5 }
+        let (headerTimeout, e6) = seconds(lua, "header_timeout"); guard let headerTimeout else { return e6 }
+        let (bodyTimeout, e7) = seconds(lua, "body_timeout"); guard let bodyTimeout else { return e7 }
 
         let s = HTTP2Session(server: role == "server")
         s.maxHeaderListSize = headerList
         s.maxBodyBytes = body
         s.maxFields = fields
+        s.headerTimeout = headerTimeout
+        s.bodyTimeout = bodyTimeout
         // nghttp2's defaults hold: received messages are checked against RFC 9113 8
         // (pseudo-headers, field names, content-length), window updates are automatic,
         // and SETTINGS/PING floods end the session.
@@ -105,7 +124,8 @@ enum HTTP2Library {
     /// "message", stream, headers, body (nil when none) — a complete request or response;
     /// "refused", stream, status (431 or 413) — over a limit, its content dropped;
     /// "reset", stream, error code — closed before its message was complete;
-    /// "goaway", last stream id, error code.
+    /// "goaway", last stream id, error code;
+    /// "settings" — the peer's first SETTINGS frame came.
     static let event: LuaImpl = { L, _, _ in
         let lua = Lua(L)
         guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
@@ -128,6 +148,9 @@ enum HTTP2Library {
             lua.push("reset"); lua.push(id); lua.push(Int(code))
         case .goaway(let last, let code):
             lua.push("goaway"); lua.push(last); lua.push(Int(code))
+        case .settings:
+            lua.push("settings")
+            return 1
         }
         return 3
     }
@@ -271,6 +294,28 @@ enum HTTP2Library {
         guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
         lua.push(s.session.map { nghttp2_session_want_write($0) != 0 } ?? false)
         return 1
+    }
+
+    /// overdue() → what a server must give up on, on ratchet.now()'s clock: stream, "head" for
+    /// a request header block (or, as stream 0, any frame) not complete header_timeout after
+    /// it began — the connection must end —, stream, "body" for a request body not complete
+    /// body_timeout after its headers (the rest of it is ignored from now on; answer it).
+    /// Otherwise nil, the earliest deadline still running (nil: none), and whether any
+    /// request is being received.
+    static let overdue: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        switch s.overdue(now: monotonicSeconds()) {
+        case .stream(let id, let stage):
+            lua.push(id)
+            lua.push(stage == .body ? "body" : "head")
+            return 2
+        case .running(let next, let receiving):
+            lua.pushNil()
+            if next.isInfinite { lua.pushNil() } else { lua.push(next) }
+            lua.push(receiving)
+            return 3
+        }
     }
 
     static let close: LuaImpl = { L, _, _ in

@@ -1,5 +1,10 @@
 import Glibc
 
+/// What of a request a server stream is still receiving (for its deadline).
+enum ReceiveStage: UInt8 {
+    case none, head, body
+}
+
 /// One HTTP/2 stream as the binding sees it: the message being received (header fields and
 /// body, gathered until END_STREAM) and the body being sent (bytes the Lua side handed over
 /// that nghttp2 has not taken yet, because the peer's flow-control window is closed).
@@ -15,6 +20,11 @@ final class HTTP2Stream {
     @exclusivity(unchecked) var refusal = 0
     /// The message (or its refusal) was handed to Lua: a later close is not a reset.
     @exclusivity(unchecked) var delivered = false
+    /// A request being received against a deadline (server sessions with timeouts): its
+    /// header block (`.head`) or its body (`.body`), and when that must be complete
+    /// (0 until the receive call that began it ends; infinity: no limit).
+    @exclusivity(unchecked) var stage = ReceiveStage.none
+    @exclusivity(unchecked) var deadline = 0.0
 
     /// The body being sent: out[outPos...] is still to go; `outEnded`: no more will come.
     @exclusivity(unchecked) var out: [UInt8] = []
