@@ -74,6 +74,7 @@ function server.serve(listener, handlers, options) end
 ---@field redirects? integer|boolean `fetch`: default 0.
 ---@field client? ratchet.http.client `fetch`: send on this connection.
 ---@field pool? ratchet.http.pool|false `fetch`: default `client.default_pool`; false: no pooling.
+---@field http2? false|"prior_knowledge" `fetch`: false: HTTP/1.1 only; "prior_knowledge": h2c on http URLs.
 
 -- runtime: ratchet.http.client
 ---HTTP/1.1 client.
@@ -260,6 +261,22 @@ function common.http_date() end
 ---@return ratchet.ssl.Context
 function client.tls_context(options, alpn) end
 
+---@private
+---@async
+---A new connection for `fetch` (keep-alive as given), its waits bounded by `deadline`.
+---@param url string
+---@param options table
+---@param keep_alive boolean
+---@param deadline? number
+---@return ratchet.http.client
+function client.open(url, options, keep_alive, deadline) end
+
+---@private
+---The ETIMEDOUT error of a fetch past its timeout.
+---@param url string
+---@return ratchet.error
+function client.timed_out(url) end
+
 -- runtime: ratchet.http.h2_server
 ---HTTP/2 connections of the server (ALPN "h2" on TLS, the preface on cleartext).
 ---@class ratchet.http.h2_server
@@ -272,8 +289,9 @@ local h2_server = {}
 ---@param c table
 ---@param recv function
 ---@param dispatch function
+---@param set_timeout fun(c: table, seconds: number) Never longer than the caller's socket timeout.
 ---@return string?
-function h2_server.start(server, c, recv, dispatch) end
+function h2_server.start(server, c, recv, dispatch, set_timeout) end
 
 ---@private
 ---@async
@@ -282,7 +300,8 @@ function h2_server.start(server, c, recv, dispatch) end
 ---@param c table
 ---@param initial string
 ---@param dispatch function
-function h2_server.serve(server, c, initial, dispatch) end
+---@param set_timeout fun(c: table, seconds: number)
+function h2_server.serve(server, c, initial, dispatch, set_timeout) end
 
 ---A graceful stop of every HTTP/2 connection: GOAWAY, the streams it names finish, then
 ---each connection closes.
@@ -308,11 +327,12 @@ local h2_client = {}
 ---@param data? string|fun(): string?
 ---@param options table
 ---@param pool? ratchet.http.pool|false
+---@param deadline? number On ratchet.now()'s clock: the whole request, ETIMEDOUT past it.
 ---@return integer? code
 ---@return string? message
 ---@return ratchet.http.headers? headers
 ---@return string? data
-function h2_client.fetch(url, method, headers, data, options, pool) end
+function h2_client.fetch(url, method, headers, data, options, pool, deadline) end
 
 ---@private
 ---The pool key of a connection (where it goes, how it is verified, the address family).

@@ -2,6 +2,7 @@
 client never would, for the HTTP/2 server tests.
 
 usage: /usr/bin/python3 h2_peer.py PORT SCENARIO [CASE]
+       /usr/bin/python3 h2_peer.py silent-server
 Prints one line per case: "<case>: <what the server did>", e.g. "data-on-stream-0: goaway 1"
 (GOAWAY with error code 1), "rst 3 1" (RST_STREAM on stream 3, code 1), "status 431".
 """
@@ -274,8 +275,58 @@ def deadlines(port, case):
     p.close()
 
 
+def silent_server():
+    """An HTTP/2 server (h2c, prior knowledge) that never answers a request and keeps every
+    connection busy with a PING every 0.2 s; prints its port, then "rst <stream> <code>" for
+    each RST_STREAM and "closed" when a client closes, for the client tests."""
+    import select
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    print("port %d" % listener.getsockname()[1], flush=True)
+    conns = {}
+    while True:
+        ready, _, _ = select.select([listener] + list(conns), [], [], 0.2)
+        for s in ready:
+            if s is listener:
+                c, _ = listener.accept()
+                c.sendall(SettingsFrame(0).serialize())
+                conns[c] = b""
+                continue
+            try:
+                data = s.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                print("closed", flush=True)
+                del conns[s]
+                s.close()
+                continue
+            buf = conns[s] + data
+            if buf.startswith(PREFACE):
+                buf = buf[len(PREFACE):]
+            while len(buf) >= 9:
+                frame, length = Frame.parse_frame_header(memoryview(buf[:9]))
+                if len(buf) < 9 + length:
+                    break
+                frame.parse_body(memoryview(buf[9:9 + length]))
+                buf = buf[9 + length:]
+                if isinstance(frame, SettingsFrame) and "ACK" not in frame.flags:
+                    s.sendall(SettingsFrame(0, flags=["ACK"]).serialize())
+                elif isinstance(frame, RstStreamFrame):
+                    print("rst %d %d" % (frame.stream_id, frame.error_code), flush=True)
+            conns[s] = buf
+        for c in list(conns):
+            try:
+                c.sendall(PingFrame(0, opaque_data=b"keepbusy").serialize())
+            except OSError:
+                pass
+
+
 if __name__ == "__main__":
-    if sys.argv[2] == "deadlines":
+    if sys.argv[1] == "silent-server":
+        silent_server()
+    elif sys.argv[2] == "deadlines":
         deadlines(int(sys.argv[1]), sys.argv[3])
     else:
         {"malformed": malformed, "flood": flood, "headers": headers, "goaway": goaway}[sys.argv[2]](int(sys.argv[1]))

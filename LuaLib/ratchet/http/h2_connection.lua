@@ -3,7 +3,7 @@
 -- output with one writer at a time, and streamed bodies held back by flow control.
 require "ratchet"
 
-local type, tostring, pcall, next = type, tostring, pcall, next
+local type, tostring, pcall, next, setmetatable = type, tostring, pcall, next, setmetatable
 local self_thread, pause, unpause = ratchet.thread.self, ratchet.thread.pause, ratchet.thread.unpause
 
 local M = {}
@@ -30,8 +30,22 @@ local function write_out(conn, session, sock)
     end
 end
 
+-- A writer killed in the middle of a send leaves part of a frame on the wire and the rest
+-- lost: the connection is broken. (One guard per connection, closed after every flush.)
+local WRITE_GUARD = {__close = function(guard)
+    local conn = guard.conn
+    if conn.writing then
+        conn.writing = false
+        conn.broken = conn.broken or "a writer was killed during a send"
+        pcall(conn.sock.shutdown, conn.sock, "both")
+    end
+end}
+
 function M.flush(conn)
     if conn.writing or conn.broken then return end
+    local guard = conn.write_guard
+    if not guard then guard = setmetatable({conn = conn}, WRITE_GUARD); conn.write_guard = guard end
+    local _ <close> = guard
     conn.writing = true
     local sock = conn.sock
     local ok, err = pcall(write_out, conn, conn.session, sock)
