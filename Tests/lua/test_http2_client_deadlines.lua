@@ -3,7 +3,8 @@
 -- answers, and sends a PING every 0.2 s). A request whose thread is killed cancels its
 -- stream (RST_STREAM CANCEL) and nothing keeps waiting for it: loop() returns, and the
 -- connection is closed with its kernel (no descriptor left open); an idle connection is
--- closed after the pool's idle_timeout.
+-- closed after the pool's idle_timeout. A thread waiting for the connection another is
+-- making keeps its own deadline.
 local ratchet = require "ratchet"
 local http_client = require "ratchet.http.client"
 local h = require "helper"
@@ -60,6 +61,27 @@ assert(h.wait_until(function() return select(2, server:output():gsub("closed", "
 collectgarbage()
 collectgarbage()
 h.eq(h.fd_count(), fds, "no descriptor left open")
+
+-- a thread waiting for the connection another thread is making keeps its own deadline (the
+-- listener accepts nothing: the TLS handshake never ends)
+h.run(function()
+    local listener, p = h.listen()
+    local https = "https://127.0.0.1:" .. p .. "/"
+    local first
+    local maker = ratchet.thread.attach(function()
+        local t0 = ratchet.now()
+        h.raises("ETIMEDOUT", http_client.fetch, https, {timeout = 0.6})
+        first = ratchet.now() - t0
+    end)
+    ratchet.thread.timer(0.05)
+    local t0 = ratchet.now()
+    h.raises("ETIMEDOUT", http_client.fetch, https, {timeout = 0.2})
+    took = ratchet.now() - t0
+    ratchet.thread.wait_all({maker})
+    listener:close()
+    assert(took >= 0.15 and took < 0.5, "waiting for another thread's connection: 0.2 s took " .. took)
+    assert(first >= 0.55 and first < 1.5, "the connecting thread's 0.6 s took " .. first)
+end)
 
 -- an idle connection is closed after the pool's idle_timeout
 h.run(function()
