@@ -287,11 +287,24 @@ local h2_server = {}
 ---bytes read so far for HTTP/1.1.
 ---@param server ratchet.http.server
 ---@param c table
----@param recv function
----@param dispatch function
----@param set_timeout fun(c: table, seconds: number) Never longer than the caller's socket timeout.
+---@param io table The server's recv, dispatch, flush and set_timeout (never longer than the caller's socket timeout).
 ---@return string?
-function h2_server.start(server, c, recv, dispatch, set_timeout) end
+function h2_server.start(server, c, io) end
+
+---@private
+---@async
+---h2c by Upgrade (RFC 7540 3.2): when the complete HTTP/1.1 request asks for it, answers 101
+---and serves the connection as HTTP/2 with the request as stream 1 (true); else false.
+---@param server ratchet.http.server
+---@param c table
+---@param method string
+---@param uri string
+---@param headers ratchet.http.headers
+---@param data? string
+---@param rest string The bytes read after the request.
+---@param io table
+---@return boolean
+function h2_server.upgrade(server, c, method, uri, headers, data, rest, io) end
 
 ---@private
 ---@async
@@ -299,9 +312,10 @@ function h2_server.start(server, c, recv, dispatch, set_timeout) end
 ---@param server ratchet.http.server
 ---@param c table
 ---@param initial string
----@param dispatch function
----@param set_timeout fun(c: table, seconds: number)
-function h2_server.serve(server, c, initial, dispatch, set_timeout) end
+---@param io table
+---@param session? ratchet.http2.Session After an Upgrade.
+---@param upgraded? table {headers, body} of the request that is stream 1.
+function h2_server.serve(server, c, initial, io, session, upgraded) end
 
 ---A graceful stop of every HTTP/2 connection: GOAWAY, the streams it names finish, then
 ---each connection closes.

@@ -107,5 +107,14 @@ function Session:want_write() end
 ---@return boolean? receiving
 function Session:overdue() end
 
+---Server: takes over an HTTP/1.1 request that asked for h2c by Upgrade: `http2_settings`
+---(the HTTP2-Settings value) becomes the client's settings, the request stream 1 for
+---`respond`. nil and why when the value is not valid (stay HTTP/1.1).
+---@param http2_settings string
+---@param head? boolean The request was HEAD.
+---@return true|nil ok
+---@return string? problem
+function Session:upgrade(http2_settings, head) end
+
 ---Frees the session.
 function Session:close() end

@@ -144,6 +144,36 @@ ok, why = srv:receive("GET / HTTP/1.1\r\n\r\n")
 h.eq(ok, nil, "not an HTTP/2 preface")
 assert(type(why) == "string", "with a reason: " .. tostring(why))
 
+-- deadlines (server): a frame left incomplete is past header_timeout at once when that is
+-- 0; a request whose headers came and whose body did not is past body_timeout
+local PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+srv = http2.new("server", {header_timeout = 0, body_timeout = 0})
+assert(srv:receive(PREFACE .. "\0\0"))
+h.eq(table.concat({srv:overdue()}, " "), "0 head", "an incomplete frame past header_timeout")
+srv = http2.new("server", {header_timeout = 60, body_timeout = 0})
+cli = http2.new("client")
+id = cli:request("POST", "http", "h", "/slow", nil, "", true)
+pump(cli, srv)
+h.eq(table.concat({tostring(srv:overdue())}, " "), tostring(id), "a request body past body_timeout")
+local none, next_deadline, receiving = srv:overdue()
+h.eq(none, nil, "reported once")
+h.eq(next_deadline, nil, "no deadline left")
+h.eq(receiving, false, "nothing being received")
+srv, cli = http2.new("server", {header_timeout = 60, body_timeout = 30}), http2.new("client")
+cli:request("POST", "http", "h", "/slow", nil, "", true)
+pump(cli, srv)
+none, next_deadline, receiving = srv:overdue()
+h.eq(none, nil, "nothing overdue yet")
+assert(next_deadline > ratchet.now() + 25 and next_deadline <= ratchet.now() + 30, "body_timeout's deadline")
+h.eq(receiving, true, "a request body being received")
+h.raises_msg("option 'body_timeout' must be a number of seconds", http2.new, "server", {body_timeout = 0 / 0})
+-- h2c Upgrade: HTTP2-Settings becomes the client's settings; stream 1 is for the response
+srv = http2.new("server")
+h.eq(select(2, srv:upgrade("!!!")), "HTTP2-Settings is not base64url", "not base64url")
+assert(srv:upgrade("AAMAAABkAAQCAAAAAAIAAAAA"), "curl's HTTP2-Settings")
+assert(srv:respond(1, 200, nil, "upgraded"), "stream 1 answered")
+h.eq(select(2, http2.new("client"):upgrade("")), "not an open server session", "a client cannot")
+
 -- bad arguments are argument errors; a closed session answers nil
 h.raises_msg("bad argument #1 to 'ratchet.http2.new' (\"server\" or", http2.new, "peer")
 h.raises_msg("option 'window_size'", http2.new, "server", {window_size = -1})

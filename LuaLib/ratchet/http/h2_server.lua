@@ -8,7 +8,7 @@ local connection = require "ratchet.http.h2_connection"
 
 local http2 = ratchet.http2
 local sub, byte = string.sub, string.byte
-local type, tostring, pcall, setmetatable, next = type, tostring, pcall, setmetatable, next
+local type, tostring, pcall, setmetatable, next, ipairs = type, tostring, pcall, setmetatable, next, ipairs
 local attach, yield = ratchet.thread.attach, ratchet.thread.yield
 local NOT_IMPLEMENTED, INTERNAL_SERVER_ERROR = {code = 501}, {code = 500}
 local TEXT = {["content-type"] = "text/plain"}
@@ -24,30 +24,75 @@ local INTERNAL_ERROR = 2
 -- Live connections (for goaway()); weak, so a finished connection is not kept.
 local live = setmetatable({}, {__mode = "k"})
 
---- start(self, c, recv, dispatch, set_timeout): called by server.lua when a connection
--- begins (c: its connection state, c.deadline: when the first bytes must have come). Serves
--- it as HTTP/2 and returns nil when TLS chose "h2" by ALPN or the client sent the HTTP/2
--- connection preface (prior knowledge); else returns the bytes read so far ("" on TLS) for
--- the HTTP/1.1 loop. nil also when the client closed before sending anything.
--- recv(c), dispatch(server, method, path, headers, body) and set_timeout(c, seconds) are
--- server.lua's: the last never lets a wait exceed the timeout the caller gave the socket.
-function h2.start(self, c, recv, dispatch, set_timeout)
+--- start(self, c, io): called by server.lua when a connection begins (c: its connection
+-- state, c.deadline: when the first bytes must have come). Serves it as HTTP/2 and returns
+-- nil when TLS chose "h2" by ALPN or the client sent the HTTP/2 connection preface (prior
+-- knowledge); else returns the bytes read so far ("" on TLS) for the HTTP/1.1 loop. nil also
+-- when the client closed before sending anything.
+-- io: server.lua's recv(c), dispatch(server, method, path, headers, body), flush(c) (what
+-- HTTP/1.1 responses are queued) and set_timeout(c, seconds) (never longer than the timeout
+-- the caller gave the socket).
+function h2.start(self, c, io)
     if c.enc then
         if c.enc:get_alpn() ~= "h2" then return "" end
-        h2.serve(self, c, "", dispatch, set_timeout)
+        h2.serve(self, c, "", io)
         return nil
     end
+    local recv = io.recv
     local buf = recv(c)
     if buf == "" then return nil end
     if byte(buf, 1) ~= 80 then return buf end   -- "P"
     while #buf < 24 and sub(PREFACE, 1, #buf) == buf do
-        local d = recv(c, true)
+        local d = recv(c)
         if d == "" then return nil end
         buf = buf .. d
     end
     if sub(buf, 1, 24) ~= PREFACE then return buf end
-    h2.serve(self, c, buf, dispatch, set_timeout)
+    h2.serve(self, c, buf, io)
     return nil
+end
+
+-- A server session with the server's limits.
+local function new_session(opt)
+    return http2.new("server", {
+        max_concurrent_streams = opt.max_streams or 100,
+        max_header_list_size = opt.max_header_bytes,
+        max_headers = opt.max_headers,
+        max_body_bytes = opt.max_body_bytes,
+        header_timeout = opt.header_timeout,
+        body_timeout = opt.body_timeout,
+    })
+end
+
+local UPGRADED = "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+-- Fields of the HTTP/1.1 request that belong to its connection, not to the request.
+local HOP_BY_HOP = {"connection", "upgrade", "http2-settings", "keep-alive", "te", "transfer-encoding"}
+
+--- upgrade(self, c, method, uri, headers, data, rest, io): h2c by Upgrade (RFC 7540 3.2) for
+-- a complete HTTP/1.1 request on a cleartext connection (`headers` as parsed, `data` its
+-- body, `rest` the bytes read after it): when it asks for h2c (Upgrade: h2c, one
+-- HTTP2-Settings, both named in Connection) answers 101, serves the connection as HTTP/2
+-- with the request as stream 1, and returns true. Else false: HTTP/1.1 goes on.
+function h2.upgrade(self, c, method, uri, headers, data, rest, io)
+    local settings, tokens, upgrade = headers["http2-settings"], headers.connection, headers.upgrade
+    if c.enc or not (settings and #settings == 1 and tokens and upgrade and common.has_token(upgrade, "h2c")
+            and common.has_token(tokens, "upgrade") and common.has_token(tokens, "http2-settings")) then
+        return false
+    end
+    local session = new_session(self.options)
+    if not session:upgrade(settings[1], method == "HEAD") then
+        session:close()
+        return false
+    end
+    io.flush(c)   -- responses still owed to earlier pipelined requests go first
+    io.set_timeout(c, self.options.idle_timeout)
+    local sock = c.sock
+    local left = sock:send(UPGRADED)
+    while left do left = sock:send(left) end
+    for _, name in ipairs(HOP_BY_HOP) do headers[name] = nil end
+    headers[":method"], headers[":path"] = {method}, {uri}
+    h2.serve(self, c, rest, io, session, {headers, data})
+    return true
 end
 
 -- The session has nothing left to do (GOAWAY exchanged, every stream done): end the read
@@ -198,27 +243,30 @@ local function send_wait(conn)
     conn.set_timeout(conn.c, conn.idle_timeout)
 end
 
---- serve(self, c, initial, dispatch, set_timeout): the HTTP/2 connection loop (arguments as
--- for start; `initial`: the bytes read so far). Reads until the peer closes, the session
--- ends (GOAWAY both ways and no stream left), or a deadline passes (read_deadline; then
--- GOAWAY). Every wait is bounded by the socket's own timeout too: when that ends a read the
--- client owed bytes for, the connection ends the same way.
-function h2.serve(self, c, initial, dispatch, set_timeout)
+--- serve(self, c, initial, io, session, upgraded): the HTTP/2 connection loop (arguments as
+-- for start; `initial`: the bytes read so far; `session`, `upgraded`: after an h2c Upgrade,
+-- its session and {headers, body} of the request that is stream 1). Reads until the peer
+-- closes, the session ends (GOAWAY both ways and no stream left), or a deadline passes
+-- (read_deadline; then GOAWAY). Every wait is bounded by the socket's own timeout too: when
+-- that ends a read the client owed bytes for, the connection ends the same way.
+function h2.serve(self, c, initial, io, session, upgraded)
     local opt = self.options
-    local session = http2.new("server", {
-        max_concurrent_streams = opt.max_streams or 100,
-        max_header_list_size = opt.max_header_bytes,
-        max_headers = opt.max_headers,
-        max_body_bytes = opt.max_body_bytes,
-        header_timeout = opt.header_timeout,
-        body_timeout = opt.body_timeout,
-    })
+    session = session or new_session(opt)
     local sock = c.sock
-    local conn = {session = session, sock = sock, server = self, dispatch = dispatch,
+    local set_timeout = io.set_timeout
+    -- the preface and first SETTINGS come within header_timeout: of the connection's start
+    -- (server.lua's deadline), or of the 101 after an Upgrade
+    local setup = c.deadline
+    if upgraded and opt.header_timeout >= 0 then setup = now() + opt.header_timeout end
+    local conn = {session = session, sock = sock, server = self, dispatch = io.dispatch,
                   active = 0, blocked = {}, c = c, set_timeout = set_timeout, send_wait = send_wait,
-                  idle_timeout = opt.idle_timeout, setup_deadline = c.deadline}
+                  idle_timeout = opt.idle_timeout, setup_deadline = setup}
     live[conn] = true
     c.stage, c.h2 = "h2", conn
+    if upgraded then
+        conn.active = 1
+        attach(run_stream, conn, 1, upgraded[1], upgraded[2])
+    end
     local base = c.base
     local data = initial
     local timed_out = false

@@ -1,5 +1,6 @@
 import CLua
 import CNGHTTP2
+import COpenSSL
 import Glibc
 
 /// `ratchet.http2`: `new(role, options)` and the session methods. A session does no I/O; the
@@ -11,7 +12,7 @@ enum HTTP2Library {
             ("receive", receive), ("output", output), ("event", event),
             ("respond", respond), ("request", request), ("send", send), ("buffered", buffered),
             ("reset", reset), ("shutdown", shutdown), ("terminate", terminate),
-            ("want_read", wantRead), ("want_write", wantWrite), ("overdue", overdue), ("close", close),
+            ("want_read", wantRead), ("want_write", wantWrite), ("overdue", overdue), ("upgrade", upgrade), ("close", close),
         ])
         return lua.pushLibrary([("new", new)])
     }
@@ -316,6 +317,39 @@ enum HTTP2Library {
             lua.push(receiving)
             return 3
         }
+    }
+
+    /// A base64url value (RFC 4648 5; padding optional) decoded, or nil when it is not one.
+    private static func base64url(_ text: UnsafeRawBufferPointer) -> [UInt8]? {
+        var b64: [UInt8] = text.map { $0 == 0x2d ? 0x2b : $0 == 0x5f ? 0x2f : $0 }   // -_ → +/
+        while b64.last == 0x3d { b64.removeLast() }   // "="
+        let padding = (4 - b64.count % 4) % 4
+        guard padding < 3 else { return nil }
+        b64.append(contentsOf: repeatElement(0x3d, count: padding))
+        var out = [UInt8](repeating: 0, count: b64.count / 4 * 3 + 1)
+        let n = EVP_DecodeBlock(&out, b64, Int32(b64.count))   // rejects what is not base64
+        guard n >= 0 else { return nil }
+        return Array(out[0..<Int(n) - padding])
+    }
+
+    /// upgrade(http2_settings, head) (server): takes over an HTTP/1.1 request that asked for
+    /// h2c (RFC 7540 3.2): the HTTP2-Settings value (base64url SETTINGS payload) becomes the
+    /// client's settings and the request stream 1, half-closed, for respond() (`head`: it
+    /// was a HEAD request). → true, or nil and why (the connection stays HTTP/1.1).
+    static let upgrade: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        lua.arguments(3)
+        guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
+        guard let text = lua.bytes(2) else { return lua.typeError(2, "string") }
+        guard s.isServer, let ns = s.session else { return fail(lua, "not an open server session") }
+        guard let payload = base64url(text) else { return fail(lua, "HTTP2-Settings is not base64url") }
+        let rc = payload.withUnsafeBufferPointer {
+            nghttp2_session_upgrade2(ns, $0.baseAddress, $0.count, lua.toBool(3) ? 1 : 0, nil)
+        }
+        if rc != 0 { return fail(lua, String(cString: nghttp2_strerror(rc))) }
+        s.stream(1).delivered = true   // the request came as HTTP/1.1: only its response is to go
+        lua.push(true)
+        return 1
     }
 
     static let close: LuaImpl = { L, _, _ in
