@@ -314,7 +314,7 @@ function h2_server.upgrade(server, c, method, uri, headers, data, rest, io) end
 ---@param initial string
 ---@param io table
 ---@param session? ratchet.http2.Session After an Upgrade.
----@param upgraded? table {headers, body} of the request that is stream 1.
+---@param upgraded? table {headers, body, method, uri} of the request that is stream 1.
 function h2_server.serve(server, c, initial, io, session, upgraded) end
 
 ---A graceful stop of every HTTP/2 connection: GOAWAY, the streams it names finish, then

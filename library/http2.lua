@@ -36,13 +36,17 @@ function Session:receive(bytes) end
 ---@return string?
 function Session:output() end
 
----The next event: "message", stream, headers, body | "refused", stream, status |
+---The next event: "message", stream, headers, body, then a request's :method, :path and
+---:authority or a response's :status (headers: the regular fields) | "refused", stream, status |
 ---"reset", stream, code | "goaway", last stream, code | "settings" (the peer's first
 ---SETTINGS came); nothing when none is left.
 ---@return string? kind
 ---@return integer? stream
 ---@return any a
 ---@return any b
+---@return string? method_or_status
+---@return string? path
+---@return string? authority
 function Session:event() end
 
 ---Submits a response (server).

@@ -98,11 +98,11 @@ end
 local function handle_events(conn)
     local session = conn.session
     while true do
-        local kind, id, a, b = session:event()
+        local kind, id, a, b, status = session:event()
         if not kind then return end
         local st = conn.streams[id]
         if kind == "message" and st then
-            st.headers, st.body = a, b
+            st.headers, st.body, st.status = a, b, status
             finish(conn, st)
         elseif kind == "reset" and st then
             st.err = closed_error("HTTP/2 stream reset by the server (error code " .. a .. ")")
@@ -329,8 +329,7 @@ function M.fetch(url, method, headers, data, options, the_pool, deadline)
         local st = exchange(conn, method, path, headers, data, deadline, url)
         if st and not st.err then
             local h = st.headers
-            local code = tonumber(h[":status"][1])
-            h[":status"] = nil
+            local code = tonumber(st.status)
             return code, common.reasons[code] or "", setmetatable(h, common.headers_metatable), st.body or ""
         end
         -- a new stream refused (GOAWAY, REFUSED_STREAM) or a reused connection found closed

@@ -9,7 +9,8 @@ local connection = require "ratchet.http.h2_connection"
 local http2 = ratchet.http2
 local sub, byte = string.sub, string.byte
 local type, tostring, pcall, setmetatable, next, ipairs = type, tostring, pcall, setmetatable, next, ipairs
-local attach, yield = ratchet.thread.attach, ratchet.thread.yield
+local attach, yield, pause, unpause, kill, self_thread = ratchet.thread.attach, ratchet.thread.yield,
+    ratchet.thread.pause, ratchet.thread.unpause, ratchet.thread.kill, ratchet.thread.self
 local NOT_IMPLEMENTED, INTERNAL_SERVER_ERROR = {code = 501}, {code = 500}
 local TEXT = {["content-type"] = "text/plain"}
 local now, is_error = ratchet.now, ratchet.error.is
@@ -90,8 +91,7 @@ function h2.upgrade(self, c, method, uri, headers, data, rest, io)
     local left = sock:send(UPGRADED)
     while left do left = sock:send(left) end
     for _, name in ipairs(HOP_BY_HOP) do headers[name] = nil end
-    headers[":method"], headers[":path"] = {method}, {uri}
-    h2.serve(self, c, rest, io, session, {headers, data})
+    h2.serve(self, c, rest, io, session, {headers, data, method, uri})
     return true
 end
 
@@ -150,14 +150,10 @@ local function respond(conn, id, method, path, headers, body)
     end
 end
 
--- One request stream, in its own thread: the handler's response, or RST_STREAM when a
+-- One request stream, in a worker thread: the handler's response, or RST_STREAM when a
 -- streamed body fails after the status went out.
-local function run_stream(conn, id, headers, body)
-    local method, path = headers[":method"], headers[":path"]
-    method, path = method and method[1], path and path[1]
-    local authority = headers[":authority"]
-    headers[":method"], headers[":path"], headers[":scheme"], headers[":authority"] = nil, nil, nil, nil
-    if authority and not headers.host then headers.host = authority end
+local function run_stream(conn, id, headers, body, method, path, authority)
+    if authority and not headers.host then headers.host = {authority} end
     setmetatable(headers, common.headers_metatable)
     local ok, err = pcall(respond, conn, id, method, path, headers, body)
     if not ok then
@@ -177,16 +173,53 @@ local function run_stream(conn, id, headers, body)
     finish_if_done(conn)
 end
 
+-- A thread of the connection that runs one stream after another: when its stream is done
+-- it waits (paused, in conn.idle) for the next, so a stream costs no new coroutine. (As
+-- with HTTP/1.1, where one thread serves a connection's requests, a handler's thread is
+-- the connection's, not its own.) Unpaused with no stream, or killed, it ends.
+local function worker(conn, id, headers, body, method, path, authority)
+    local idle = conn.idle
+    while id do
+        run_stream(conn, id, headers, body, method, path, authority)
+        if conn.done then return end
+        idle[#idle + 1] = self_thread()
+        id, headers, body, method, path, authority = pause()
+    end
+end
+
+-- Starts a stream on an idle worker, or on a new one.
+local function start_stream(conn, id, headers, body, method, path, authority)
+    conn.active = conn.active + 1
+    local idle = conn.idle
+    local n = #idle
+    if n > 0 then
+        local w = idle[n]
+        idle[n] = nil
+        unpause(w, id, headers, body, method, path, authority)
+    else
+        attach(worker, conn, id, headers, body, method, path, authority)
+    end
+end
+
+-- The connection is over: its idle workers end (however serve() ends: a <close> variable).
+local END_WORKERS = {__close = function(conn)
+    conn.done = true
+    local idle = conn.idle
+    for i = #idle, 1, -1 do
+        kill(idle[i])
+        idle[i] = nil
+    end
+end}
+
 -- What the session recorded while reading: requests start their threads, refused ones get
 -- their status at once.
 local function handle_events(conn)
     local session = conn.session
     while true do
-        local kind, id, a, b = session:event()
+        local kind, id, a, b, method, path, authority = session:event()
         if not kind then return end
         if kind == "message" then
-            conn.active = conn.active + 1
-            attach(run_stream, conn, id, a, b)
+            start_stream(conn, id, a, b, method, path, authority)
         elseif kind == "refused" then
             local reason = common.reasons[a]
             session:respond(id, a, TEXT, reason .. "\n", false, common.http_date())
@@ -198,8 +231,8 @@ end
 
 -- When the next read must end (nil: no limit) and whether the client owes bytes (else
 -- handlers are running, and the wait only rechecks: the connection may turn idle
--- meanwhile); false once a deadline has passed and the connection must end. What the client owes has deadlines, total ones however it
--- trickles its bytes: its preface and first SETTINGS (header_timeout from the start), a
+-- meanwhile); false once a deadline has passed and the connection must end. What the
+-- client owes has deadlines, total ones however it trickles its bytes: its preface and first SETTINGS (header_timeout from the start), a
 -- frame or a request's header block once begun (header_timeout), a request body once its
 -- headers came (body_timeout: that stream alone gets 408), and, with nothing being received
 -- or answered, the next request (idle_timeout since the connection went idle).
@@ -245,7 +278,7 @@ end
 
 --- serve(self, c, initial, io, session, upgraded): the HTTP/2 connection loop (arguments as
 -- for start; `initial`: the bytes read so far; `session`, `upgraded`: after an h2c Upgrade,
--- its session and {headers, body} of the request that is stream 1). Reads until the peer
+-- its session and {headers, body, method, uri} of the request that is stream 1). Reads until the peer
 -- closes, the session ends (GOAWAY both ways and no stream left), or a deadline passes
 -- (read_deadline; then GOAWAY). Every wait is bounded by the socket's own timeout too: when
 -- that ends a read the client owed bytes for, the connection ends the same way.
@@ -258,15 +291,13 @@ function h2.serve(self, c, initial, io, session, upgraded)
     -- (server.lua's deadline), or of the 101 after an Upgrade
     local setup = c.deadline
     if upgraded and opt.header_timeout >= 0 then setup = now() + opt.header_timeout end
-    local conn = {session = session, sock = sock, server = self, dispatch = io.dispatch,
-                  active = 0, blocked = {}, c = c, set_timeout = set_timeout, send_wait = send_wait,
-                  idle_timeout = opt.idle_timeout, setup_deadline = setup}
+    local conn = setmetatable({session = session, sock = sock, server = self, dispatch = io.dispatch,
+                  active = 0, blocked = {}, idle = {}, c = c, set_timeout = set_timeout, send_wait = send_wait,
+                  idle_timeout = opt.idle_timeout, setup_deadline = setup}, END_WORKERS)
+    local _ <close> = conn
     live[conn] = true
     c.stage, c.h2 = "h2", conn
-    if upgraded then
-        conn.active = 1
-        attach(run_stream, conn, 1, upgraded[1], upgraded[2])
-    end
+    if upgraded then start_stream(conn, 1, upgraded[1], upgraded[2], upgraded[3], upgraded[4]) end
     local base = c.base
     local data = initial
     local timed_out = false

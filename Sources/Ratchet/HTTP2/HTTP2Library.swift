@@ -122,7 +122,9 @@ enum HTTP2Library {
     }
 
     /// event() → the next event, or nothing:
-    /// "message", stream, headers, body (nil when none) — a complete request or response;
+    /// "message", stream, headers, body (nil when none), then for a request its :method,
+    /// :path and :authority, for a response its :status — a complete request or response
+    /// (headers: its regular fields);
     /// "refused", stream, status (431 or 413) — over a limit, its content dropped;
     /// "reset", stream, error code — closed before its message was complete;
     /// "goaway", last stream id, error code;
@@ -133,24 +135,25 @@ enum HTTP2Library {
         guard let e = s.nextEvent() else { return 0 }
         switch e {
         case .message(let id, let st):
-            lua.push("message"); lua.push(id)
-            HTTP2Fields.push(lua, st)
+            lua.push("message" as StaticString); lua.push(id)
+            let pushed = HTTP2Fields.push(lua, st, pseudo: s.isServer ? HTTP2Fields.requestPseudo : HTTP2Fields.responsePseudo)
             if st.hasBody {
                 st.body.withUnsafeBytes { lua.push(bytes: $0.baseAddress, count: $0.count) }
             } else {
                 lua.pushNil()
             }
+            lua_rotate(L, -pushed, 1)   // the body right after the headers, then the pseudo-headers
             s.bodyBytes -= st.body.count
             st.fieldBytes = []; st.fields = []; st.body = []
-            return 4
+            return 3 + pushed
         case .refused(let id, let status):
-            lua.push("refused"); lua.push(id); lua.push(status)
+            lua.push("refused" as StaticString); lua.push(id); lua.push(status)
         case .reset(let id, let code):
-            lua.push("reset"); lua.push(id); lua.push(Int(code))
+            lua.push("reset" as StaticString); lua.push(id); lua.push(Int(code))
         case .goaway(let last, let code):
-            lua.push("goaway"); lua.push(last); lua.push(Int(code))
+            lua.push("goaway" as StaticString); lua.push(last); lua.push(Int(code))
         case .settings:
-            lua.push("settings")
+            lua.push("settings" as StaticString)
             return 1
         }
         return 3
@@ -181,16 +184,19 @@ enum HTTP2Library {
         guard let status = lua.integer(3), (100...999).contains(status) else { return lua.argError(3, "status code from 100 to 999 expected") }
         if !lua.isNoneOrNil(5) && lua.type(5) != LUA_TSTRING { return lua.typeError(5, "string") }
         guard let ns = s.session else { return fail(lua, "the session is closed") }
-        guard let st = s.streams[id] else { return fail(lua, "stream \(id) is closed") }
+        guard let st = s.find(id) else { return fail(lua, "stream \(id) is closed") }
+        let list = s.fieldList
+        list.reset()
+        var digits = (UInt8(0x30 + status / 100), UInt8(0x30 + status / 10 % 10), UInt8(0x30 + status % 10))
+        withUnsafeBytes(of: &digits) { list.add(":status", $0) }
+        if let date = lua.bytes(7) { list.add("date", date) }
+        if let problem = HTTP2Fields.addTable(lua, list, table: 4) { return lua.argError(4, problem) }
         let hasBody = bodyProvider(lua, s, st, 5, more: lua.toBool(6))
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: HTTP2Callbacks.readBody)
-        var pseudo = [(":status", Array(String(status).utf8))]
-        if let date = lua.bytes(7) { pseudo.append(("date", Array(date))) }
-        let (rc, problem) = HTTP2Fields.withList(lua, pseudo: pseudo, table: 4) { nv, n in
+        let rc = list.withList { nv, n in
             hasBody ? nghttp2_submit_response(ns, id, nv, n, &provider) : nghttp2_submit_response(ns, id, nv, n, nil)
         }
-        if let problem { return lua.argError(4, problem) }
-        if let rc, rc != 0 { return fail(lua, String(cString: nghttp2_strerror(rc))) }
+        if rc != 0 { return fail(lua, String(cString: nghttp2_strerror(rc))) }
         lua.push(true)
         return 1
     }
@@ -201,22 +207,25 @@ enum HTTP2Library {
         let lua = Lua(L)
         lua.arguments(8)
         guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
-        var pseudo: [(String, [UInt8])] = []
-        for (i, name) in [(Int32(2), ":method"), (3, ":scheme"), (4, ":authority"), (5, ":path")] {
-            guard let b = lua.bytes(i) else { return lua.typeError(i, "string") }
-            pseudo.append((name, Array(b)))
-        }
+        for i: Int32 in 2...5 where lua.type(i) != LUA_TSTRING { return lua.typeError(i, "string") }
         if !lua.isNoneOrNil(7) && lua.type(7) != LUA_TSTRING { return lua.typeError(7, "string") }
         guard let ns = s.session else { return fail(lua, "the session is closed") }
         guard nghttp2_session_check_request_allowed(ns) != 0 else { return fail(lua, "no new stream allowed (GOAWAY)") }
+        let list = s.fieldList
+        list.reset()
+        list.add(":method", lua.bytes(2)!)
+        list.add(":scheme", lua.bytes(3)!)
+        list.add(":authority", lua.bytes(4)!)
+        list.add(":path", lua.bytes(5)!)
+        if let problem = HTTP2Fields.addTable(lua, list, table: 6) { return lua.argError(6, problem) }
         let st = HTTP2Stream()
         let hasBody = bodyProvider(lua, s, st, 7, more: lua.toBool(8))
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: HTTP2Callbacks.readBody)
-        let (rc, problem) = HTTP2Fields.withList(lua, pseudo: pseudo, table: 6) { nv, n in
+        let rc = list.withList { nv, n in
             hasBody ? nghttp2_submit_request(ns, nil, nv, n, &provider, nil) : nghttp2_submit_request(ns, nil, nv, n, nil, nil)
         }
-        if let problem { return lua.argError(6, problem) }
-        guard let id = rc, id > 0 else { return fail(lua, String(cString: nghttp2_strerror(rc ?? 0))) }
+        guard rc > 0 else { return fail(lua, String(cString: nghttp2_strerror(rc))) }
+        let id = rc
         s.streams[id] = st
         lua.push(id)
         return 1
@@ -239,7 +248,7 @@ enum HTTP2Library {
         let lua = Lua(L)
         guard let s = HTTP2Session.get(lua, 1) else { return notSession(lua) }
         guard let id = streamID(lua, 2) else { return lua.typeError(2, "stream id") }
-        if let st = s.streams[id] { lua.push(st.buffered) } else { lua.pushNil() }
+        if let st = s.find(id) { lua.push(st.buffered) } else { lua.pushNil() }
         return 1
     }
 

@@ -42,6 +42,8 @@ final class HTTP2Session: LuaHandle {
     @exclusivity(unchecked) var eventPos = 0
     /// output()'s buffer, reused between calls.
     @exclusivity(unchecked) var outBuffer: [UInt8] = []
+    /// The header fields of the response or request being submitted, reused.
+    let fieldList = HTTP2FieldList()
     /// A Lua error message from inside a callback would be lost; this says what went wrong.
     @exclusivity(unchecked) var failure: String?
     @exclusivity(unchecked) var settingsSeen = false
@@ -80,6 +82,8 @@ final class HTTP2Session: LuaHandle {
             session = nil
         }
         streams.removeAll()
+        cached = nil
+        cachedID = 0
         events.removeAll()
     }
 
@@ -95,10 +99,29 @@ final class HTTP2Session: LuaHandle {
         return true
     }
 
+    /// The last stream looked up: the callbacks of one frame all ask for the same one.
+    @exclusivity(unchecked) private var cachedID: Int32 = 0
+    @exclusivity(unchecked) private var cached: HTTP2Stream?
+
+    func find(_ id: Int32) -> HTTP2Stream? {
+        if id == cachedID, let st = cached { return st }
+        guard let st = streams[id] else { return nil }
+        cachedID = id
+        cached = st
+        return st
+    }
+
+    func remove(_ id: Int32) -> HTTP2Stream? {
+        if id == cachedID { cached = nil; cachedID = 0 }
+        return streams.removeValue(forKey: id)
+    }
+
     func stream(_ id: Int32) -> HTTP2Stream {
-        if let st = streams[id] { return st }
+        if let st = find(id) { return st }
         let st = HTTP2Stream()
         streams[id] = st
+        cachedID = id
+        cached = st
         return st
     }
 
@@ -165,7 +188,7 @@ final class HTTP2Session: LuaHandle {
         guard !stageBegun.isEmpty else { return }
         if now == 0 { now = monotonicSeconds() }
         for id in stageBegun {
-            guard let st = streams[id], st.stage != .none else { continue }
+            guard let st = find(id), st.stage != .none else { continue }
             let t = st.stage == .head ? headerTimeout : bodyTimeout
             st.deadline = t >= 0 ? now + t : .infinity
         }
@@ -228,7 +251,7 @@ final class HTTP2Session: LuaHandle {
 
     /// Appends body bytes to a stream being sent and wakes its deferred data provider.
     func send(_ id: Int32, _ bytes: UnsafeRawBufferPointer, last: Bool) -> Bool {
-        guard let s = session, let st = streams[id], !st.outEnded else { return false }
+        guard let s = session, let st = find(id), !st.outEnded else { return false }
         st.out.append(contentsOf: bytes)
         if last { st.outEnded = true }
         if st.deferred {

@@ -35,6 +35,12 @@ final class HTTP2Stream {
 
     var buffered: Int { out.count - outPos }
 
+    init() {
+        // room for a typical header list without regrowing
+        fieldBytes.reserveCapacity(256)
+        fields.reserveCapacity(12)
+    }
+
     func addField(name: UnsafePointer<UInt8>, _ nameLen: Int, value: UnsafePointer<UInt8>, _ valueLen: Int,
                   limit: Int, maxFields: Int) {
         headerListSize += nameLen + valueLen + 32
