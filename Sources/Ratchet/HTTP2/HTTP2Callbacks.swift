@@ -100,12 +100,13 @@ enum HTTP2Callbacks {
 
     private static let onStreamClose: nghttp2_on_stream_close_callback = { _, id, code, user in
         let s = session(user)
-        if let st = s.remove(id) {
+        if var st = s.remove(id) {
             s.setStage(st, id, .none)
             if !st.delivered {
                 s.bodyBytes -= st.body.count
                 s.post(.reset(id, code))
             }
+            s.recycle(&st)
         }
         return 0
     }

@@ -144,7 +144,7 @@ enum HTTP2Library {
             }
             lua_rotate(L, -pushed, 1)   // the body right after the headers, then the pseudo-headers
             s.bodyBytes -= st.body.count
-            st.fieldBytes = []; st.fields = []; st.body = []
+            st.dropReceived()
             return 3 + pushed
         case .refused(let id, let status):
             lua.push("refused" as StaticString); lua.push(id); lua.push(status)

@@ -82,6 +82,7 @@ final class HTTP2Session: LuaHandle {
             session = nil
         }
         streams.removeAll()
+        spare.removeAll()
         cached = nil
         cachedID = 0
         events.removeAll()
@@ -116,9 +117,20 @@ final class HTTP2Session: LuaHandle {
         return streams.removeValue(forKey: id)
     }
 
+    /// Closed streams kept for new ones (a stream and its buffers cost several allocations).
+    @exclusivity(unchecked) private var spare: [HTTP2Stream] = []
+
+    /// Keeps a closed stream for reuse, unless something still holds it (an event not yet
+    /// collected).
+    func recycle(_ st: inout HTTP2Stream) {
+        guard spare.count < 32, isKnownUniquelyReferenced(&st) else { return }
+        st.reset()
+        spare.append(st)
+    }
+
     func stream(_ id: Int32) -> HTTP2Stream {
         if let st = find(id) { return st }
-        let st = HTTP2Stream()
+        let st = spare.popLast() ?? HTTP2Stream()
         streams[id] = st
         cachedID = id
         cached = st

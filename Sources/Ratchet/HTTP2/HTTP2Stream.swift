@@ -41,6 +41,32 @@ final class HTTP2Stream {
         fields.reserveCapacity(12)
     }
 
+    /// Back to the state of a new stream, keeping small buffers (for reuse by the session).
+    func reset() {
+        fieldBytes.removeAll(keepingCapacity: fieldBytes.capacity <= 4096)
+        fields.removeAll(keepingCapacity: fields.capacity <= 64)
+        headerListSize = 0
+        dropBody()
+        hasBody = false
+        refusal = 0
+        delivered = false
+        stage = .none
+        deadline = 0
+        out.removeAll(keepingCapacity: out.capacity <= 16384)
+        outPos = 0
+        outEnded = false
+        deferred = false
+    }
+
+    /// Forgets the received fields and body once Lua has them (small buffers are kept).
+    func dropReceived() {
+        fieldBytes.removeAll(keepingCapacity: fieldBytes.capacity <= 4096)
+        fields.removeAll(keepingCapacity: fields.capacity <= 64)
+        dropBody()
+    }
+
+    private func dropBody() { body.removeAll(keepingCapacity: body.capacity <= 16384) }
+
     func addField(name: UnsafePointer<UInt8>, _ nameLen: Int, value: UnsafePointer<UInt8>, _ valueLen: Int,
                   limit: Int, maxFields: Int) {
         headerListSize += nameLen + valueLen + 32
@@ -63,9 +89,7 @@ final class HTTP2Stream {
     /// Forgets what was gathered: the message will not be delivered, only its refusal.
     func refuse(_ status: Int) {
         if refusal == 0 { refusal = status }
-        fieldBytes = []
-        fields = []
-        body = []
+        dropReceived()
     }
 
     /// Drops an interim (1xx) response's fields so the final one starts clean.
