@@ -13,7 +13,7 @@ local type, tostring, pcall, setmetatable, next, tonumber, ipairs = type, tostri
 local attach, attach_background, self_thread, pause, unpause, kill, timer = ratchet.thread.attach,
     ratchet.thread.attach_background, ratchet.thread.self, ratchet.thread.pause, ratchet.thread.unpause,
     ratchet.thread.kill, ratchet.thread.timer
-local now, is_error, huge = ratchet.now, ratchet.error.is, math.huge
+local now, is_error, huge, max = ratchet.now, ratchet.error.is, math.huge, math.max
 local flush, wake_blocked, send_stream = connection.flush, connection.wake_blocked, connection.send_stream
 
 local M = {}
@@ -252,24 +252,17 @@ local function open(c, key, scheme, options, the_pool)
     return conn
 end
 
--- Waits until the thread connecting to the origin is done (or the deadline passes).
+-- Waits until the thread connecting to the origin is done (or the deadline passes: then
+-- fetch's loop raises ETIMEDOUT).
 local function wait_for_connection(connecting, deadline)
-    local me = self_thread()
     local waiters = connecting.waiters
     local n = #waiters + 1
-    waiters[n] = me
-    local waker
-    -- the waker goes when this wait ends, however it ends (this thread may be killed)
-    local _ <close> = setmetatable({}, {__close = function() if waker then kill(waker) end end})
-    if deadline then
-        waker = attach(function()
-            timer(deadline - now())
-            waker = nil
-            waiters[n] = false
-            unpause(me)
-        end)
+    waiters[n] = self_thread()
+    local ok, err = pcall(pause, deadline and max(deadline - now(), 0))
+    if not ok then
+        waiters[n] = false   -- not to be unpaused later, by then waiting for something else
+        if not is_error(err, "ETIMEDOUT") then error(err, 0) end
     end
-    pause()
 end
 
 -- Origins whose server did not choose h2 by ALPN: their requests go straight to HTTP/1.1
