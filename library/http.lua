@@ -394,7 +394,7 @@ function h2_client.fetch(url, method, headers, data, options, pool, deadline) en
 ---@return string
 function client.pool_key(scheme, host, port, options) end
 
----Closes the pooled HTTP/2 connections (requests still waiting on them fail).
+---Closes the running kernel's pooled HTTP/2 connections (requests still waiting on them fail).
 function h2_client.close_all() end
 
 -- runtime: ratchet.http.h2_connection

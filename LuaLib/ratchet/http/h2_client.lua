@@ -22,8 +22,16 @@ local RECV_SIZE = 65536
 local REFUSED_STREAM, CANCEL = 7, 8
 local ALPN = {"h2", "http/1.1"}
 
--- Open HTTP/2 connections by origin and TLS settings.
-local pool = {}
+-- The running kernel's open HTTP/2 connections by origin and TLS settings (in its
+-- kernel_space): no kernel uses another's, and each connection is closed when its kernel's
+-- loop() ends (idle_closer).
+local POOL = {}
+local function kernel_pool()
+    local space = ratchet.thread.kernel_space()
+    local p = space[POOL]
+    if not p then p = {}; space[POOL] = p end
+    return p
+end
 
 local function closed_error(what)
     return ratchet.error.new(what, "ECONNCLOSED", "ratchet.http.client.fetch()")
@@ -81,6 +89,7 @@ end
 -- new connection if nothing of its response came), the socket closes.
 local function drop(conn, err)
     conn.broken = conn.broken or err
+    local pool = conn.pool
     if pool[conn.key] == conn then pool[conn.key] = nil end
     for _, st in next, conn.streams do
         if not st.done then
@@ -113,7 +122,7 @@ local function handle_events(conn)
             finish(conn, st)
         elseif kind == "goaway" then
             -- no new requests here; nghttp2 resets the streams above `id` (REFUSED_STREAM)
-            if pool[conn.key] == conn then pool[conn.key] = nil end
+            if conn.pool[conn.key] == conn then conn.pool[conn.key] = nil end
         end
     end
 end
@@ -238,9 +247,9 @@ end
 
 -- A new HTTP/2 connection over a connected (and, for https, handshaken) client `c`; idle,
 -- it is closed after the pool's idle_timeout.
-local function open(c, key, scheme, options, the_pool)
+local function open(pool, c, key, scheme, options, the_pool)
     local conn = {
-        key = key, sock = c.socket, scheme = scheme, authority = c.host,
+        pool = pool, key = key, sock = c.socket, scheme = scheme, authority = c.host,
         session = http2.new("client", {
             max_header_list_size = options.max_header_bytes or client.defaults.max_header_bytes,
             max_body_bytes = options.max_body_bytes or client.defaults.max_body_bytes,
@@ -280,6 +289,7 @@ function M.fetch(url, method, headers, data, options, the_pool, deadline)
     if scheme == "http" and options.http2 ~= "prior_knowledge" then return end
     local key = client.pool_key(scheme, host, port, options)
     if http1[key] then return end
+    local pool = kernel_pool()
     local attempt = 0
     while attempt < 3 do
         if deadline and now() >= deadline then error(client.timed_out(url), 0) end
@@ -301,7 +311,7 @@ function M.fetch(url, method, headers, data, options, the_pool, deadline)
             local ok, c = pcall(client.open, url, o, false, deadline)
             pool[key] = nil
             if ok and (scheme == "http" or c.socket:get_encryption():get_alpn() == "h2") then
-                conn = open(c, key, scheme, options, the_pool)
+                conn = open(pool, c, key, scheme, options, the_pool)
             elseif ok then
                 if nhttp1 < 1024 then http1[key] = true; nhttp1 = nhttp1 + 1 end
             end
@@ -336,10 +346,12 @@ function M.fetch(url, method, headers, data, options, the_pool, deadline)
     end
 end
 
---- close_all(): closes the pooled HTTP/2 connections (their requests fail).
+--- close_all(): closes the running kernel's pooled HTTP/2 connections (their requests fail).
 function M.close_all()
+    local ok, pool = pcall(kernel_pool)
+    if not ok then return end
     for _, conn in next, pool do
-        drop(conn, closed_error("HTTP/2 connection closed by close_all()"))
+        if not conn.connecting then drop(conn, closed_error("HTTP/2 connection closed by close_all()")) end
     end
 end
 
