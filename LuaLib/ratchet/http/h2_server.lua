@@ -1,7 +1,9 @@
 -- ratchet.http.h2_server: HTTP/2 connections of ratchet.http.server. The protocol is
 -- nghttp2's (ratchet.http2 sessions); this file moves the session's bytes over the socket
--- with the socket's ordinary yielding calls and runs each request stream in its own thread
--- with the HTTP/1.1 server's handlers. server.lua hands a connection over in start().
+-- with the socket's ordinary yielding calls, keeps the deadlines of what the client owes,
+-- and runs each request stream in a thread of the connection (reused from stream to
+-- stream) with the HTTP/1.1 server's handlers. server.lua hands a connection over in
+-- start(), or in upgrade() for h2c by Upgrade.
 require "ratchet"
 local common = require "ratchet.http.common"
 local connection = require "ratchet.http.h2_connection"
