@@ -417,22 +417,6 @@ local function framing(c, te, cl, minor, max_body)
     return length
 end
 
--- The TLS handshake, finished within `seconds` in all however slowly the client sends it
--- (the socket timeout bounds each read only): a watchdog thread closes the socket when the
--- time is up, which ends the handshake's wait with an error.
-local function handshake(c, seconds)
-    if seconds < 0 then return c.enc:server_handshake() end
-    local sock, done = c.sock, false
-    local watchdog = ratchet.thread.attach_background(function()
-        ratchet.thread.timer(seconds)
-        if not done then sock:close() end
-    end)
-    local ok, err = pcall(c.enc.server_handshake, c.enc)
-    done = true
-    ratchet.thread.kill(watchdog)
-    if not ok then error(err, 0) end
-end
-
 -- The connection-takeover hook: a handler's 101 response with `upgrade = function(socket,
 -- pending)` (e.g. from ratchet.websocket.accept) gets its head sent, then the function runs
 -- in this connection's thread with the socket and the bytes already read past the request.
@@ -459,9 +443,10 @@ local function serve(self, c)
     local opt = c.opt
     local max_head, max_headers, max_body = opt.max_header_bytes, opt.max_headers, opt.max_body_bytes
     if opt.tls then
+        -- The socket timeout bounds a TLS call in all, however slowly the client sends.
         set_timeout(c, opt.header_timeout)
         c.enc = c.sock:encrypt(opt.tls)
-        handshake(c, opt.header_timeout)
+        c.enc:server_handshake()
     end
     -- HTTP/2 (ALPN "h2", or the connection preface on cleartext) is served by h2_server.lua
     -- (the first bytes, an HTTP/2 preface included, come within header_timeout in all)

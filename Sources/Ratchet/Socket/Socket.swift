@@ -66,9 +66,9 @@ public final class Socket: LuaHandle {
 
     public func close(_ lua: Lua) { closeDescriptor(lua) }
 
-    /// Parks `t` until the socket is readable (or writable), honouring the socket timeout.
+    /// Parks `t` until the socket is readable (or writable) or `timeout` passes.
     @inline(__always)
-    func wait(_ t: LuaThread, write: Bool) {
+    func wait(_ t: LuaThread, write: Bool, timeout: Double) {
         t.kernelRef._withUnsafeGuaranteedRef { $0.waitIO(t, fd: fd, write: write, timeout: timeout, slot: &watcher) }
     }
 

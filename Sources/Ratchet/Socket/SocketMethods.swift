@@ -23,10 +23,15 @@ enum SocketMethods {
 
     @inline(__always) static func notSocket(_ lua: Lua) -> Int32 { lua.typeError(1, "ratchet.socket") }
 
-    /// Parks the caller on the socket; the value to return from the implementation.
-    @inline(__always) static func park(_ lua: Lua, _ sock: Socket, write: Bool, _ function: String) -> Int32 {
+    /// Parks the caller on the socket; the value to return from the implementation. A call
+    /// that may park several times before it completes (through TLS: a record comes in many
+    /// reads, a handshake in many flights) passes `deadlineSlot`, the first free index after
+    /// its arguments, so that the socket's timeout bounds the whole call, not each wait.
+    @inline(__always)
+    static func park(_ lua: Lua, _ sock: Socket, write: Bool, deadlineSlot: Int32 = 0, _ function: String) -> Int32 {
         Kernel.withThread(lua) { t in
-            sock.wait(t, write: write)
+            let timeout = deadlineSlot == 0 ? sock.timeout : lua.remaining(timeout: sock.timeout, slot: deadlineSlot)
+            sock.wait(t, write: write, timeout: timeout)
             return Status.yield()
         } ?? Kernel.notInThread(lua, function)
     }
@@ -275,7 +280,7 @@ enum SocketMethods {
             guard s.trace(lua, 1, s.encryption == nil ? "recv" : "encrypted recv", arg: -1) else { return Status.raise }
             return 1
         case .wouldBlock(let write):
-            return park(lua, s, write: write, "ratchet.socket.recv()")
+            return park(lua, s, write: write, deadlineSlot: s.encryption == nil ? 0 : 3, "ratchet.socket.recv()")
         case .raised:
             return Status.raise
         }
@@ -297,8 +302,8 @@ enum SocketMethods {
             case .done:
                 guard s.trace(lua, 1, "encrypted send", arg: 2) else { return Status.raise }
                 return 0
-            case .wantRead: return park(lua, s, write: false, "ratchet.socket.send()")
-            case .wantWrite: return park(lua, s, write: true, "ratchet.socket.send()")
+            case .wantRead: return park(lua, s, write: false, deadlineSlot: 3, "ratchet.socket.send()")
+            case .wantWrite: return park(lua, s, write: true, deadlineSlot: 3, "ratchet.socket.send()")
             case .failed: return Status.raise
             }
         }

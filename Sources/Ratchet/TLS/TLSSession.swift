@@ -6,7 +6,8 @@ import Glibc
 /// descriptor directly (SSL_set_fd, no memory BIOs on the data path).
 ///
 /// Every operation is tried first; on WANT_READ/WANT_WRITE the calling thread parks on the
-/// socket's watcher with the socket's timeout and the same call is retried when it wakes.
+/// socket's watcher and the same call is retried when it wakes; the socket's timeout is a
+/// deadline for the whole call, however many waits it takes.
 /// A WANT_READ comes from a read that returned EAGAIN in that same call, so the next
 /// readability edge is still to come and parking cannot miss it.
 ///
@@ -183,10 +184,12 @@ final class TLSSession: LuaHandle, SocketEncryption {
         if let b = BIO_new_socket(fd, BIO_NOCLOSE) { SSL_set0_rbio(ssl, b) }
     }
 
-    /// Parks the caller on the socket (its watcher and timeout); the value to return.
-    func park(_ lua: Lua, write: Bool, _ function: StaticString) -> Int32 {
+    /// Parks the caller on the socket (its watcher and timeout); the value to return. The
+    /// timeout is a deadline for the whole call, kept at `deadlineSlot` (the first free index
+    /// after the call's arguments): a peer trickling a record must not stretch one read.
+    func park(_ lua: Lua, write: Bool, deadlineSlot: Int32, _ function: StaticString) -> Int32 {
         guard let sock = socket else { return lua.raiseErrno(function, "SSL", EBADF) }
-        return SocketMethods.park(lua, sock, write: write, "\(function)")
+        return SocketMethods.park(lua, sock, write: write, deadlineSlot: deadlineSlot, "\(function)")
     }
 
     // MARK: SocketEncryption (socket send/recv and the session's read/write)

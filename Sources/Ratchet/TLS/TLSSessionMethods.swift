@@ -3,7 +3,8 @@ import COpenSSL
 import Glibc
 
 /// The Lua methods of sessions. Blocking ones follow the socket pattern: on resumption a
-/// timeout raises ETIMEDOUT, anything else retries the OpenSSL call.
+/// timeout raises ETIMEDOUT, anything else retries the OpenSSL call. The socket's timeout
+/// bounds the whole call: its deadline sits in the first free index after the arguments.
 enum TLSSessionMethods {
     static let methods: [(StaticString, LuaImpl)] = [
         ("get_engine", getEngine),
@@ -38,7 +39,8 @@ enum TLSSessionMethods {
     }
 
     private static func handshake(_ lua: Lua, _ status: Int32, client: Bool) -> Int32 {
-        lua.arguments(client ? 2 : 1, status)
+        let nargs: Int32 = client ? 2 : 1
+        lua.arguments(nargs, status)
         let fn: StaticString = client ? "ratchet.ssl.session.client_handshake()" : "ratchet.ssl.session.server_handshake()"
         guard let s = TLSSession.get(lua, 1) else { return notSession(lua) }
         if Kernel.timedOut(lua, status) {
@@ -54,8 +56,8 @@ enum TLSSessionMethods {
         while true {
             switch s.attempt(lua, fn, "SSL_do_handshake", { SSL_do_handshake($0) }) {
             case .ok: return 0
-            case .wantRead: return s.park(lua, write: false, fn)
-            case .wantWrite: return s.park(lua, write: true, fn)
+            case .wantRead: return s.park(lua, write: false, deadlineSlot: nargs + 1, fn)
+            case .wantWrite: return s.park(lua, write: true, deadlineSlot: nargs + 1, fn)
             case .wantHello:
                 if let r = ServerName.resolve(lua, s, sessionIndex: 1) { return r }
             case .closed:
@@ -81,8 +83,8 @@ enum TLSSessionMethods {
         guard let sock = s.socket else { return lua.raiseErrno("ratchet.ssl.session.read()", "SSL_read", EBADF) }
         switch s.read(lua, socket: sock, maxlen: max) {
         case .done: return 1
-        case .wantRead: return s.park(lua, write: false, "ratchet.ssl.session.read()")
-        case .wantWrite: return s.park(lua, write: true, "ratchet.ssl.session.read()")
+        case .wantRead: return s.park(lua, write: false, deadlineSlot: 3, "ratchet.ssl.session.read()")
+        case .wantWrite: return s.park(lua, write: true, deadlineSlot: 3, "ratchet.ssl.session.read()")
         case .failed: return Status.raise
         }
     }
@@ -97,8 +99,8 @@ enum TLSSessionMethods {
         guard let sock = s.socket else { return lua.raiseErrno("ratchet.ssl.session.write()", "SSL_write", EBADF) }
         switch s.write(lua, socket: sock, data: data) {
         case .done: return 0
-        case .wantRead: return s.park(lua, write: false, "ratchet.ssl.session.write()")
-        case .wantWrite: return s.park(lua, write: true, "ratchet.ssl.session.write()")
+        case .wantRead: return s.park(lua, write: false, deadlineSlot: 3, "ratchet.ssl.session.write()")
+        case .wantWrite: return s.park(lua, write: true, deadlineSlot: 3, "ratchet.ssl.session.write()")
         case .failed: return Status.raise
         }
     }
@@ -132,9 +134,9 @@ enum TLSSessionMethods {
                     lua.push(true)
                     return 1
                 }
-                return s.park(lua, write: false, "ratchet.ssl.session.shutdown()")
+                return s.park(lua, write: false, deadlineSlot: 3, "ratchet.ssl.session.shutdown()")
             case SSL_ERROR_WANT_WRITE:
-                return s.park(lua, write: true, "ratchet.ssl.session.shutdown()")
+                return s.park(lua, write: true, deadlineSlot: 3, "ratchet.ssl.session.shutdown()")
             default:
                 ERR_clear_error()
                 s.failed = true
@@ -142,7 +144,7 @@ enum TLSSessionMethods {
                 return 1
             }
         }
-        return s.park(lua, write: false, "ratchet.ssl.session.shutdown()")
+        return s.park(lua, write: false, deadlineSlot: 3, "ratchet.ssl.session.shutdown()")
     }
 
     // MARK: the peer
