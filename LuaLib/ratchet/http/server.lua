@@ -9,8 +9,7 @@ local h2 = require "ratchet.http.h2_server"
 local find, sub, byte, lower, format = string.find, string.sub, string.byte, string.lower, string.format
 local concat = table.concat
 local pcall, type, rawget, tostring, tonumber = pcall, type, rawget, tostring, tonumber
-local parse_fields, has_token, reasons, date_line = common.parse_fields, common.has_token,
-    common.reasons, common.date_line
+local parse_fields, reasons, date_line = common.parse_fields, common.reasons, common.date_line
 local headers_metatable = common.headers_metatable
 local setmetatable, next = setmetatable, next
 -- request heads into Lua tables and response heads into strings, natively (Sources/Ratchet/HTTP)
@@ -473,7 +472,8 @@ local function serve(self, c)
             buf, pos = recv(c), 1
             if buf == "" then return end
         end
-        local method, uri, minor, headers, nxt, nfields = parse_head(buf, pos, max_head, max_headers)
+        local method, uri, minor, headers, nxt, nfields, keep, special =
+            parse_head(buf, pos, max_head, max_headers, headers_metatable)
         if not method then
             if method == nil then fail(c, uri, minor) end
             -- incomplete (after any blank lines, which are ignored: RFC 9112 2.2)
@@ -491,25 +491,25 @@ local function serve(self, c)
         do
             local head_bytes = nxt - pos
             pos = nxt
-            -- the header table has no metatable yet: plain indexing finds what is there only
-            local conn, te, cl, expect = headers.connection, headers["transfer-encoding"],
-                headers["content-length"], headers.expect
-            local keep
-            if minor == 1 then
-                keep = not (conn and has_token(conn, "close"))
-                local host = headers.host
-                if not host or #host > 1 then fail(c, 400, minor) end   -- a comma in it: the parser's 400
-            else
-                keep = conn ~= nil and has_token(conn, "keep-alive")
-            end
-            setmetatable(headers, headers_metatable)
-            local length, chunked
-            if te or cl then length, chunked = framing(c, te, cl, minor, max_body) end
-            if expect then
-                if minor == 0 then
-                    expect = nil
-                elseif #expect > 1 or lower(expect[1]) ~= "100-continue" then
-                    fail(c, 417, minor)
+            -- keep-alive was decided by the parser; a head with body framing, Expect or a
+            -- missing or repeated Host is checked here
+            local length, chunked, expect
+            if special then
+                -- the header table has no metatable yet: plain indexing finds what is there only
+                local te, cl = headers["transfer-encoding"], headers["content-length"]
+                expect = headers.expect
+                if minor == 1 then
+                    local host = headers.host
+                    if not host or #host > 1 then fail(c, 400, minor) end   -- a comma in it: the parser's 400
+                end
+                setmetatable(headers, headers_metatable)
+                if te or cl then length, chunked = framing(c, te, cl, minor, max_body) end
+                if expect then
+                    if minor == 0 then
+                        expect = nil
+                    elseif #expect > 1 or lower(expect[1]) ~= "100-continue" then
+                        fail(c, 417, minor)
+                    end
                 end
             end
             -- the body

@@ -90,7 +90,7 @@ enum ResponseHead {
                         let value = stringOf(lua, -1)
                         if hasForbidden(value) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header value"); return 2 }
                         out.appendField(name, value)
-                        if special == .connection && hasCloseToken(value) { closes = true }
+                        if special == .connection && hasToken(value, "close") { closes = true }
                         lua.pop()
                     }
                 } else {
@@ -98,7 +98,7 @@ enum ResponseHead {
                     let value = stringOf(lua, -2)
                     if hasForbidden(value) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header value"); return 2 }
                     out.appendField(name, value)
-                    if special == .connection && hasCloseToken(value) { closes = true }
+                    if special == .connection && hasToken(value, "close") { closes = true }
                 }
                 switch special {
                 case .contentLength: hasLength = true
@@ -171,8 +171,9 @@ enum ResponseHead {
         }
     }
 
-    /// Does a comma-separated value hold the token "close" (case-insensitive, blanks around)?
-    static func hasCloseToken(_ v: UnsafeRawBufferPointer) -> Bool {
+    /// Does a comma-separated value hold `token` (lower-case; compared case-insensitively,
+    /// blanks around items ignored)?
+    static func hasToken(_ v: UnsafeRawBufferPointer, _ token: StaticString) -> Bool {
         var i = 0
         let n = v.count
         while i < n {
@@ -181,7 +182,7 @@ enum ResponseHead {
             var a = i, z = e
             while a < z && (v[a] == 32 || v[a] == 9) { a += 1 }
             while z > a && (v[z - 1] == 32 || v[z - 1] == 9) { z -= 1 }
-            if z - a == 5 && equalsLower(UnsafeRawBufferPointer(rebasing: v[a..<z]), "close") { return true }
+            if equalsLower(UnsafeRawBufferPointer(rebasing: v[a..<z]), token) { return true }
             i = e + 1
         }
         return false
