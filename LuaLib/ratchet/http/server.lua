@@ -272,24 +272,29 @@ end
 -- (already checked by dispatch), appended to the output. Returns false if the connection
 -- must close after it; nil and a message (nothing appended) if the response would split
 -- (CR, LF or NUL in its reason, names or values).
-local function add_response(c, res, ncode, minor, head_only, keep)
+-- `direct`: nothing more is waiting to be answered, so with nothing queued either the head
+-- goes out at once from native code (build_head with the socket), never a Lua string.
+local function add_response(c, res, ncode, minor, head_only, keep, direct)
     local data = res.data
     if ncode < 200 or ncode == 204 or ncode == 304 then data = nil end   -- nor framing: the builder knows
     local code, message, hdrs = res.code or 200, res.message or reasons[ncode] or "", res.headers
+    local sock = direct and c.nout == 0 and c.sock or nil
     local head, chunked
-    head, keep, chunked = build_head(minor, code, message, hdrs, data, keep, head_only, date_line())
+    head, keep, chunked = build_head(minor, code, message, hdrs, data, keep, head_only, nil, sock)
     if head == false then
         -- values the native code leaves to tostring (metamethods may run)
         if type(message) ~= "string" then message = tostring(message) end
         local t = type(data)
         if t ~= "string" and t ~= "function" and data ~= nil then data = tostring(data) end
         head, keep, chunked = build_head(minor, code, message, hdrs and stringified(hdrs), data, keep, head_only,
-            date_line())
+            nil, sock)
     end
     if not head then return nil, keep end
-    local n = c.nout + 1
-    c.out[n] = head
-    c.nout = n
+    if head ~= "" then   -- what a direct send left over goes first
+        local n = c.nout + 1
+        c.out[n] = head
+        c.nout = n
+    end
     if not head_only then
         if chunked ~= nil then
             send_stream(c, data, chunked)
@@ -546,10 +551,11 @@ local function serve(self, c)
             if ncode == 101 and res.upgrade then return upgrade(self, c, res, minor, buf, pos) end
             local head_only = method == "HEAD"
             keep = keep and not self.draining
-            local kept, refused = add_response(c, res, ncode, minor, head_only, keep)
+            local direct = pos > #buf
+            local kept, refused = add_response(c, res, ncode, minor, head_only, keep, direct)
             if kept == nil then
                 report(self, "handler for " .. method .. " returned a response that would split: " .. refused)
-                kept = add_response(c, INTERNAL_ERROR, 500, minor, head_only, keep)
+                kept = add_response(c, INTERNAL_ERROR, 500, minor, head_only, keep, direct)
             end
             if not kept then
                 c.linger = pos <= #buf

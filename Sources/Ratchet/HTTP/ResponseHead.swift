@@ -14,10 +14,14 @@ enum ResponseHead {
     /// What a handler's header name means to the framing.
     enum Special { case none, contentLength, transferEncoding, date, connection }
 
-    /// build(minor, code, reason, headers, data, keep, head_only, date_line):
+    /// build(minor, code, reason, headers, data, keep, head_only[, date_line[, socket]]):
     ///   head, keep[, chunked] — the head (with `data` appended unless `head_only` or larger
     ///   than 64 KiB); `keep` false when the connection must close after this response;
     ///   for a streamed body, `chunked`: whether it must be sent chunked.
+    ///   Without `date_line` the Date line is the current one (HTTPDate). With a `socket`
+    ///   (plain, untraced: nothing else) the head is sent at once, as far as the socket
+    ///   takes it without waiting, and `head` is what is left to send ("" usually): the
+    ///   response never becomes a Lua string, and the caller's send is saved.
     ///   nil, what — the reason, a name or a value holds CR, LF or NUL.
     ///   false — a reason, body, name or value of another type than the ones below: the
     ///   caller converts them with tostring (which may run metamethods, so not here) and
@@ -32,7 +36,7 @@ enum ResponseHead {
 
     static func write(_ lua: Lua, _ stack: UnsafeMutableBufferPointer<UInt8>) -> Int32 {
         let L = lua.L
-        lua.arguments(8)
+        lua.arguments(9)
         guard let minor = lua.integer(1) else { return lua.typeError(1, "number") }
         guard lua.type(2) == LUA_TNUMBER || lua.type(2) == LUA_TSTRING else { return lua.typeError(2, "string") }
         let hasHeaders = lua.type(4) == LUA_TTABLE
@@ -45,7 +49,9 @@ enum ResponseHead {
         }
         var keep = lua.toBool(6)
         let headOnly = lua.toBool(7)
-        guard let date = lua.bytes(8) else { return lua.typeError(8, "string") }
+        let date = lua.bytes(8)
+        guard date != nil || lua.isNoneOrNil(8) else { return lua.typeError(8, "string") }
+        guard lua.isNoneOrNil(9) || Socket.get(lua, 9) != nil else { return lua.typeError(9, "ratchet.socket") }
         if hasForbidden(reason) { lua.pushNil(); lua.push("CR, LF or NUL in the reason phrase"); return 2 }
 
         // 1xx, 204 and 304 carry no body and no Content-Length (RFC 9110 8.6): a 101 with
@@ -126,7 +132,9 @@ enum ResponseHead {
             out.appendDecimal(data?.count ?? 0)
             out.append("\r\n")
         }
-        if !hasDate { out.append(date) }
+        if !hasDate {
+            if let date { out.append(date) } else { HTTPDate.appendLine(&out) }
+        }
         if !keep {
             out.append("Connection: close\r\n")
         } else if minor == 0 {
@@ -134,7 +142,16 @@ enum ResponseHead {
         }
         out.append("\r\n")
         if let data, !headOnly, data.count <= inlineBody { out.append(data) }
-        lua.push(bytes: out.base, count: out.count)
+        var sent = 0
+        if let s = Socket.get(lua, 9), s.encryption == nil, !s.hasTracer, s.fd >= 0 {
+            let n = SocketMethods.sendOnce(s, UnsafeRawBufferPointer(start: out.base, count: out.count))
+            if n >= 0 {
+                sent = n
+            } else if n != -Int(EAGAIN) {
+                return lua.raiseErrno("ratchet.socket.send()", "send", Int32(-n))
+            }
+        }
+        lua.push(bytes: out.base + sent, count: out.count - sent)
         lua.push(keep)
         guard stream else { return 2 }
         lua.push(chunked)
@@ -205,8 +222,11 @@ struct ByteWriter {
 
     func release() { if owned { free(base) } }
 
-    private mutating func reserve(_ k: Int) {
-        guard count + k > capacity else { return }
+    @inline(__always) private mutating func reserve(_ k: Int) {
+        if count + k > capacity { grow(k) }
+    }
+
+    @inline(never) private mutating func grow(_ k: Int) {
         capacity = max(capacity * 2, count + k)
         if owned {
             base = realloc(base, capacity)!.assumingMemoryBound(to: UInt8.self)
@@ -218,19 +238,19 @@ struct ByteWriter {
         }
     }
 
-    mutating func append(_ byte: UInt8) {
+    @inline(__always) mutating func append(_ byte: UInt8) {
         reserve(1)
         base[count] = byte
         count += 1
     }
-    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    @inline(__always) mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard let src = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
         memcpy(base + count, src, bytes.count)
         count += bytes.count
     }
 
-    mutating func append(_ s: StaticString) {
+    @inline(__always) mutating func append(_ s: StaticString) {
         append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 

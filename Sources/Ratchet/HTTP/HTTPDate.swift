@@ -1,0 +1,72 @@
+import Glibc
+
+/// The Date header line of HTTP responses, "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+/// (RFC 9110 5.6.7, IMF-fixdate), formatted from the wall clock in a few dozen instructions:
+/// the response-head builder adds it to every response without a call back into Lua, and
+/// `ratchet.http.common.date_line` uses the same code. English names always (not strftime's
+/// locale).
+enum HTTPDate {
+    private static let days: StaticString = "ThuFriSatSunMonTueWed"   // 1970-01-01 was a Thursday
+    private static let months: StaticString = "JanFebMarAprMayJunJulAugSepOctNovDec"
+
+    /// Appends the line for `time(nil)`.
+    static func appendLine(_ out: inout ByteWriter) {
+        var t = time_t(0)
+        time(&t)
+        appendLine(&out, Int(t))
+    }
+
+    static func appendLine(_ out: inout ByteWriter, _ seconds: Int) {
+        let day = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
+        let secs = seconds - day * 86400
+        // civil date from the day number (H. Hinnant's days_from_civil, inverted)
+        let z = day + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        out.append("Date: ")
+        let w = ((day % 7) + 7) % 7
+        out.append(UnsafeRawBufferPointer(start: days.utf8Start + 3 * w, count: 3))
+        out.append(", ")
+        two(&out, d)
+        out.append(0x20)
+        out.append(UnsafeRawBufferPointer(start: months.utf8Start + 3 * (m - 1), count: 3))
+        out.append(0x20)
+        out.appendDecimal(y)
+        out.append(0x20)
+        two(&out, secs / 3600)
+        out.append(0x3A)
+        two(&out, secs / 60 % 60)
+        out.append(0x3A)
+        two(&out, secs % 60)
+        out.append(" GMT\r\n")
+    }
+
+    @inline(__always) private static func two(_ out: inout ByteWriter, _ n: Int) {
+        out.append(UInt8(0x30 + n / 10))
+        out.append(UInt8(0x30 + n % 10))
+    }
+
+    /// date_line([seconds]) → "Date: …\r\n" for now (or for `seconds` since the epoch).
+    static let dateLine: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        lua.arguments(1)
+        var seconds: Int? = nil
+        if !lua.isNoneOrNil(1) {
+            guard let s = lua.integer(1) else { return lua.typeError(1, "integer") }
+            seconds = s
+        }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { stack in
+            var out = ByteWriter(stack)
+            defer { out.release() }
+            if let seconds { appendLine(&out, seconds) } else { appendLine(&out) }
+            lua.push(bytes: out.base, count: out.count)
+            return 1
+        }
+    }
+}
