@@ -470,11 +470,14 @@ local function serve(self, c)
     local buf, pos = h2.start(self, c, recv, dispatch), 1
     c.deadline = nil
     if not buf then return end
+    local sock, sock_recv = c.sock, c.recv
     while true do
         if pos > #buf then
             if c.nout > 0 then flush(c) end
             c.stage = "idle"
-            buf, pos = recv(c), 1
+            -- recv(c) without the call when no deadline runs and the timeout is set already
+            if c.deadline or c.timeout ~= c.wait then buf = recv(c) else buf = sock_recv(sock, RECV_SIZE) end
+            pos = 1
             if buf == "" then return end
         end
         local method, uri, minor, headers, nxt, nfields, keep, special =

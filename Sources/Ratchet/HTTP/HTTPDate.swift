@@ -29,6 +29,33 @@ enum HTTPDate {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        guard y >= 1000 && y <= 9999 else { return appendLong(&out, day, secs, d, m, y) }
+        // "Date: Www, DD Mmm YYYY HH:MM:SS GMT\r\n": 37 bytes, written in place
+        var line: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &line) { b in
+            let template: StaticString = "Date: Www, DD Mmm YYYY HH:MM:SS GMT\r\n"
+            b.baseAddress!.copyMemory(from: template.utf8Start, byteCount: 37)
+            let w = ((day % 7) + 7) % 7
+            for k in 0..<3 {
+                b[6 + k] = days.utf8Start[3 * w + k]
+                b[14 + k] = months.utf8Start[3 * (m - 1) + k]
+            }
+            @inline(__always) func two(_ at: Int, _ n: Int) {
+                b[at] = UInt8(0x30 + n / 10)
+                b[at + 1] = UInt8(0x30 + n % 10)
+            }
+            two(11, d)
+            two(18, y / 100)
+            two(20, y % 100)
+            two(23, secs / 3600)
+            two(26, secs / 60 % 60)
+            two(29, secs % 60)
+            out.append(UnsafeRawBufferPointer(rebasing: b[0..<37]))
+        }
+    }
+
+    /// A year outside 1000...9999 (os.date's way: as many digits as it takes).
+    private static func appendLong(_ out: inout ByteWriter, _ day: Int, _ secs: Int, _ d: Int, _ m: Int, _ y: Int) {
         out.append("Date: ")
         let w = ((day % 7) + 7) % 7
         out.append(UnsafeRawBufferPointer(start: days.utf8Start + 3 * w, count: 3))

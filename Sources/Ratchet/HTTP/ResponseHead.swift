@@ -38,20 +38,30 @@ enum ResponseHead {
         let L = lua.L
         lua.arguments(9)
         guard let minor = lua.integer(1) else { return lua.typeError(1, "number") }
-        guard lua.type(2) == LUA_TNUMBER || lua.type(2) == LUA_TSTRING else { return lua.typeError(2, "string") }
-        let hasHeaders = lua.type(4) == LUA_TTABLE
-        guard hasHeaders || lua.isNoneOrNil(4) else { return lua.typeError(4, "table") }
-        let stream = lua.type(5) == LUA_TFUNCTION
-        let data = lua.bytes(5)
-        guard let reason = lua.bytes(3), stream || data != nil || lua.isNoneOrNil(5) else {
+        let codeType = lua.type(2)
+        guard codeType == LUA_TNUMBER || codeType == LUA_TSTRING else { return lua.typeError(2, "string") }
+        let headersType = lua.type(4)
+        let hasHeaders = headersType == LUA_TTABLE
+        guard hasHeaders || headersType <= LUA_TNIL else { return lua.typeError(4, "table") }
+        let dataType = lua.type(5)
+        let stream = dataType == LUA_TFUNCTION
+        let data = dataType == LUA_TSTRING || dataType == LUA_TNUMBER ? lua.bytes(5) : nil
+        guard let reason = lua.bytes(3), stream || data != nil || dataType <= LUA_TNIL else {
             lua.push(false)   // a reason or body for tostring
             return 1
         }
         var keep = lua.toBool(6)
         let headOnly = lua.toBool(7)
-        let date = lua.bytes(8)
-        guard date != nil || lua.isNoneOrNil(8) else { return lua.typeError(8, "string") }
-        guard lua.isNoneOrNil(9) || Socket.get(lua, 9) != nil else { return lua.typeError(9, "ratchet.socket") }
+        let dateType = lua.type(8)
+        guard dateType == LUA_TSTRING || dateType <= LUA_TNIL else { return lua.typeError(8, "string") }
+        let date = dateType == LUA_TSTRING ? lua.bytes(8) : nil
+        let sock: Socket?
+        if lua.type(9) <= LUA_TNIL {
+            sock = nil
+        } else {
+            guard let s = Socket.get(lua, 9) else { return lua.typeError(9, "ratchet.socket") }
+            sock = s
+        }
         if hasForbidden(reason) { lua.pushNil(); lua.push("CR, LF or NUL in the reason phrase"); return 2 }
 
         // 1xx, 204 and 304 carry no body and no Content-Length (RFC 9110 8.6): a 101 with
@@ -80,19 +90,20 @@ enum ResponseHead {
             lua.pushNil()
             while lua_next(L, 4) != 0 {
                 // key at -2, value at -1; the name is converted on a copy (next needs the key)
-                guard lua.type(-2) == LUA_TSTRING || lua.type(-2) == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
+                let keyType = lua.type(-2), valueType = lua.type(-1)
+                guard keyType == LUA_TSTRING || keyType == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
                 lua.pushValue(-2)
                 let name = stringOf(lua, -1)
                 if hasForbidden(name) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header name"); return 2 }
                 let special = classify(name)
                 var closes = false
-                if lua.type(-2) == LUA_TTABLE {
+                if valueType == LUA_TTABLE {
                     let count = lua.rawLen(-2)
                     var k = 1
                     while k <= count {
-                        lua.rawGet(-2, k)
+                        let itemType = lua.rawGet(-2, k)
                         k += 1
-                        guard lua.type(-1) == LUA_TSTRING || lua.type(-1) == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
+                        guard itemType == LUA_TSTRING || itemType == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
                         let value = stringOf(lua, -1)
                         if hasForbidden(value) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header value"); return 2 }
                         out.appendField(name, value)
@@ -100,7 +111,7 @@ enum ResponseHead {
                         lua.pop()
                     }
                 } else {
-                    guard lua.type(-2) == LUA_TSTRING || lua.type(-2) == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
+                    guard valueType == LUA_TSTRING || valueType == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
                     let value = stringOf(lua, -2)
                     if hasForbidden(value) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header value"); return 2 }
                     out.appendField(name, value)
@@ -143,7 +154,7 @@ enum ResponseHead {
         out.append("\r\n")
         if let data, !headOnly, data.count <= inlineBody { out.append(data) }
         var sent = 0
-        if let s = Socket.get(lua, 9), s.encryption == nil, !s.hasTracer, s.fd >= 0 {
+        if let s = sock, s.encryption == nil, !s.hasTracer, s.fd >= 0 {
             let n = SocketMethods.sendOnce(s, UnsafeRawBufferPointer(start: out.base, count: out.count))
             if n >= 0 {
                 sent = n
