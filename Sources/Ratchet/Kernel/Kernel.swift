@@ -170,6 +170,7 @@ public final class Kernel: LuaHandle {
         t.countsAsPending = pending || (timeout ?? -1) >= 0
         if t.countsAsPending { pendingCount += 1 }
         t.waitGeneration &+= 1
+        t.waitDeadline = .infinity
         if let s = timeout, s >= 0 {
             if s == 0 { zeroWaiters.append((t, t.waitGeneration)) } else { armTimer(t, s) }
         }
@@ -201,16 +202,40 @@ public final class Kernel: LuaHandle {
             for s in t.sources { s.removeWaiter(t) }
             t.sources.removeAll(keepingCapacity: true)
         }
-        if t.timerArmed, let tm = t.timer { event_del(tm); t.timerArmed = false }
+        // the timer stays armed (lazily): see armTimer
         if t.countsAsPending { pendingCount -= 1; t.countsAsPending = false }
     }
 
+    /// Arms the thread's timer for a wait of `seconds`. Lazily, as nginx does: a wait that
+    /// ends before its timeout leaves the timer armed, and the next wait keeps it when it
+    /// fires at most half a timeout early (it then re-arms for the rest, see timerFired):
+    /// a connection that waits with the same timeout for every message pays an event_add
+    /// and event_del per timeout instead of per message.
     private func armTimer(_ t: LuaThread, _ seconds: Double) {
+        let due = monotonicSeconds() + seconds
+        t.waitDeadline = due
+        if t.timerArmed && t.timerDue <= due && due - t.timerDue <= seconds * 0.5 { return }
         if t.timer == nil {
             t.timer = event_new(base, -1, 0, threadTimerFired, Unmanaged.passUnretained(t).toOpaque())
         }
         var tv = timeval(seconds)
         event_add(t.timer, &tv)
+        t.timerDue = due
+        t.timerArmed = true
+    }
+
+    /// The thread's timer fired: a timeout if the thread still waits with this deadline,
+    /// nothing for a timer left from an earlier wait, a re-arm when the wait's deadline is
+    /// later than the timer kept for it (measured from the timer's own due time, so a wait
+    /// times out exactly when a timer armed for it alone would have).
+    fileprivate func timerFired(_ t: LuaThread) {
+        t.timerArmed = false
+        guard t.state == .waiting, t.waitDeadline != .infinity else { return }
+        let rest = t.waitDeadline - t.timerDue
+        if rest <= 0 { wake(t, .timeout); return }
+        var tv = timeval(rest)
+        event_add(t.timer, &tv)
+        t.timerDue = t.waitDeadline
         t.timerArmed = true
     }
 
@@ -575,8 +600,7 @@ func timeval(_ seconds: Double) -> Glibc.timeval {
 
 private let threadTimerFired: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { _, _, arg in
     let t = Unmanaged<LuaThread>.fromOpaque(arg!).takeUnretainedValue()
-    t.timerArmed = false
-    t.kernel.wake(t, .timeout)
+    t.kernel.timerFired(t)
 }
 
 private let threadAlarmFired: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { _, _, arg in

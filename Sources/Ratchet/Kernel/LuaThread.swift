@@ -7,7 +7,7 @@ public final class LuaThread {
     /// Why a waiting thread was woken; read by the Swift function that parked it.
     public enum Wake: Equatable { case none, ready(Int), timeout, signal }
 
-    // Every idle connection has one of these, so the object is kept at 88 bytes (a 96-byte
+    // Every idle connection has one of these, so the object is kept at 104 bytes (a 112-byte
     // malloc chunk): rarely used state lives in `rare`, created on first use, and `wake` is
     // packed into one word.
     /// Unmanaged so blocking calls borrow the kernel without reference counting.
@@ -34,6 +34,10 @@ public final class LuaThread {
     @exclusivity(unchecked) var countsAsPending = false
     @exclusivity(unchecked) var killRequested = false
     @exclusivity(unchecked) var timerArmed = false
+    /// When the armed timer fires, and when the current wait times out (infinity: no
+    /// timeout), on monotonicSeconds(): the timer may be one left from an earlier wait.
+    @exclusivity(unchecked) var timerDue: Double = 0
+    @exclusivity(unchecked) var waitDeadline: Double = .infinity
 
     init(kernel: Kernel, co: OpaquePointer, ref: Int32, background: Bool) {
         self.kernelRef = .passUnretained(kernel)
