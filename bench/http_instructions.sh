@@ -6,7 +6,9 @@
 # are dumped; per request = the dump's total / the requests wrk completed. Stable on a busy
 # machine where wall-clock throughput is not; syscalls are not counted (strace -c shows
 # both servers making one recv and one send per request). A benchmark, not a test.
-# usage: bench/http_instructions.sh [ONLY-regex]   (env: SECS, WRK_ARGS as in http_compare.sh)
+# usage: bench/http_instructions.sh [ONLY-regex]   (env: SECS, WRK_ARGS as in http_compare.sh;
+# EXTRA_SERVERS="name|command;…" adds servers, GRIND in a command standing for the valgrind
+# command, e.g. "before|env LUA_PATH=/old/LuaLib/?.lua LUA_CPATH=/old/lib/?.so GRIND lua5.4 bench/http_server.lua")
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${SECS:-10}"; only="${1:-.}"; wrk_args="${WRK_ARGS:-}"
@@ -19,6 +21,8 @@ servers=(
   "ratchet-http|$grind lua5.4 $here/bench/http_server.lua"
   "nginx-lua|$here/bench/nginx_lua.sh"
 )
+IFS=';' read -r -a extra <<<"${EXTRA_SERVERS:-}"
+for e in "${extra[@]}"; do [ -n "$e" ] && servers+=("${e//GRIND/$grind}"); done
 port=$((20000 + RANDOM % 20000))
 echo "# Instructions per request, wrk -t1 -c100 -d${secs}s $wrk_args under callgrind ($(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg))"
 echo

@@ -9,11 +9,42 @@ enum HTTPDate {
     private static let days: StaticString = "ThuFriSatSunMonTueWed"   // 1970-01-01 was a Thursday
     private static let months: StaticString = "JanFebMarAprMayJunJulAugSepOctNovDec"
 
-    /// Appends the line for `time(nil)`.
+    /// Appends the line for `time(nil)`, formatted once a second per OS thread (kernels on
+    /// several threads each have their own copy: no sharing, no lock).
     static func appendLine(_ out: inout ByteWriter) {
         var t = time_t(0)
         time(&t)
-        appendLine(&out, Int(t))
+        let now = Int(t)
+        let cache = threadCache   // second (Int), length (Int), then the line's bytes
+        let line = UnsafeMutableBufferPointer(start: (cache + 16).assumingMemoryBound(to: UInt8.self), count: cacheLine)
+        if cache.load(as: Int.self) != now {
+            var fresh = ByteWriter(line)
+            appendLine(&fresh, now)
+            let fits = fresh.count <= cacheLine   // written in place (a year past 9999 would not fit)
+            let n = fresh.count
+            fresh.release()
+            guard fits else { cache.storeBytes(of: Int.min, as: Int.self); appendLine(&out, now); return }
+            cache.storeBytes(of: now, as: Int.self)
+            cache.storeBytes(of: n, toByteOffset: 8, as: Int.self)
+        }
+        out.append(UnsafeRawBufferPointer(start: line.baseAddress, count: cache.load(fromByteOffset: 8, as: Int.self)))
+    }
+
+    private static let cacheLine = 48
+
+    /// This OS thread's cache, freed with the thread.
+    private static let cacheKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { free($0) }
+        return key
+    }()
+
+    private static var threadCache: UnsafeMutableRawPointer {
+        if let p = pthread_getspecific(cacheKey) { return p }
+        let p = calloc(1, 16 + cacheLine)!
+        p.storeBytes(of: Int.min, as: Int.self)
+        pthread_setspecific(cacheKey, p)
+        return p
     }
 
     static func appendLine(_ out: inout ByteWriter, _ seconds: Int) {
