@@ -10,18 +10,17 @@ import Glibc
 enum RequestHead {
     static let CR: UInt8 = 13, LF: UInt8 = 10, SP: UInt8 = 32, HT: UInt8 = 9
 
-    /// RFC 9110 tchar: `!#$%&'*+-.^_`|~`, digits and letters.
+    /// RFC 9110 tchar: `!#$%&'*+-.^_`|~`, digits and letters (a bit per byte below 128: a
+    /// shift and a test per byte where a switch cost a dozen instructions).
     @inline(__always) static func isToken(_ c: UInt8) -> Bool {
-        switch c {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
-        default: return false
-        }
+        c < 64 ? (0x03FF_6CFA_0000_0000 as UInt64) &>> UInt64(c) & 1 != 0
+            : c < 128 && (0x57FF_FFFF_C7FF_FFFE as UInt64) &>> UInt64(c &- 64) & 1 != 0
     }
 
-    /// Bytes a field value may not contain (h11: NUL and whitespace other than SP and HTAB).
+    /// Bytes a field value may not contain (h11: NUL and whitespace other than SP and HTAB):
+    /// NUL, LF, VT, FF, CR, all below 14.
     @inline(__always) static func isBadValueByte(_ c: UInt8) -> Bool {
-        c == 0 || c == LF || c == CR || c == 0x0B || c == 0x0C
+        c < 14 && (0x3C01 as UInt32) &>> UInt32(c) & 1 != 0
     }
 
     /// Index of the first "\r\n\r\n" at or after `from`, or nil.

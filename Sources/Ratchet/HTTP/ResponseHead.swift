@@ -10,6 +10,9 @@ enum ResponseHead {
     /// Bodies up to this size go out in the same string as the head; larger ones are sent on
     /// their own rather than copied.
     static let inlineBody = 65536
+    /// Bodies larger than this are sent gathered with the head (sendmsg) when the head is
+    /// sent at once, not copied after it; smaller ones are copied (one plain send is cheaper).
+    static let gatherFrom = 1024
 
     /// What a handler's header name means to the framing.
     enum Special { case none, contentLength, transferEncoding, date, connection }
@@ -152,17 +155,30 @@ enum ResponseHead {
             out.append("Connection: keep-alive\r\n")
         }
         out.append("\r\n")
-        if let data, !headOnly, data.count <= inlineBody { out.append(data) }
+        var body = !headOnly && (data?.count ?? 0) <= inlineBody ? data : nil
+        if let small = body, small.count <= gatherFrom { out.append(small); body = nil }   // one plain send
         var sent = 0
         if let s = sock, s.encryption == nil, !s.hasTracer, s.fd >= 0 {
-            let n = SocketMethods.sendOnce(s, UnsafeRawBufferPointer(start: out.base, count: out.count))
+            // head and body in one sendmsg, the body from the Lua string itself (no copy)
+            let head = UnsafeRawBufferPointer(start: out.base, count: out.count)
+            let n = SocketMethods.sendOnce(s, head, body ?? UnsafeRawBufferPointer(start: nil, count: 0))
             if n >= 0 {
                 sent = n
             } else if n != -Int(EAGAIN) {
                 return lua.raiseErrno("ratchet.socket.send()", "send", Int32(-n))
             }
+            if let body, sent >= head.count {   // the rest is the body's alone
+                lua.push(bytes: body.baseAddress.map { $0 + (sent - head.count) }, count: body.count - (sent - head.count))
+                return pushTail(lua, keep, stream, chunked)
+            }
         }
+        if let body { out.append(body) }
         lua.push(bytes: out.base + sent, count: out.count - sent)
+        return pushTail(lua, keep, stream, chunked)
+    }
+
+    /// The results after the head: keep[, chunked].
+    @inline(__always) private static func pushTail(_ lua: Lua, _ keep: Bool, _ stream: Bool, _ chunked: Bool) -> Int32 {
         lua.push(keep)
         guard stream else { return 2 }
         lua.push(chunked)

@@ -330,6 +330,24 @@ enum SocketMethods {
         }
     }
 
+    /// sendOnce of `first` then `second` in one sendmsg (gathered: neither is copied).
+    static func sendOnce(_ s: Socket, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Int {
+        guard second.count > 0 else { return sendOnce(s, first) }
+        var iov = (iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
+                   iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count))
+        return withUnsafeMutableBytes(of: &iov) { raw in
+            var msg = msghdr()
+            msg.msg_iov = raw.baseAddress!.assumingMemoryBound(to: iovec.self)
+            msg.msg_iovlen = 2
+            while true {
+                let n = sendmsg(s.fd, &msg, Int32(MSG_NOSIGNAL))
+                if n >= 0 { return n }
+                let e = errno
+                if e != EINTR { return -Int(e) }
+            }
+        }
+    }
+
     // MARK: ending
 
     static let shutdown: LuaImpl = { L, _, _ in
