@@ -118,8 +118,10 @@ enum RequestHead {
             // name ":" OWS value OWS CRLF
             let nameStart = p
             var upper = false
-            while p < stop && isToken(b[p]) {
-                if b[p] >= 0x41 && b[p] <= 0x5A { upper = true }
+            while p < stop {
+                let c = b[p]
+                guard isToken(c) else { break }
+                upper = upper || c &- 0x41 < 26   // A-Z
                 p += 1
             }
             let nameEnd = p
@@ -185,7 +187,7 @@ enum RequestHead {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { out in
             for k in 0..<count {
                 let c = p.load(fromByteOffset: k, as: UInt8.self)
-                out[k] = c >= 0x41 && c <= 0x5A ? c | 0x20 : c
+                out[k] = c &- 0x41 < 26 ? c | 0x20 : c
             }
             lua.push(bytes: out.baseAddress, count: count)
         }
