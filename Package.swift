@@ -18,13 +18,14 @@ let package = Package(
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         .systemLibrary(name: "CResolv", path: "Sources/CResolv"),
         .systemLibrary(name: "CNGHTTP2", path: "Sources/CNGHTTP2", pkgConfig: "libnghttp2"),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
         .target(
             name: "CRatchetShims",
             dependencies: ["CLua", "CLibEvent"]
         ),
         .target(
             name: "Ratchet",
-            dependencies: ["CLua", "CLibEvent", "CZMQ", "COpenSSL", "CResolv", "CLinux", "CNGHTTP2", "CRatchetShims"]
+            dependencies: ["CLua", "CLibEvent", "CZMQ", "COpenSSL", "CResolv", "CLinux", "CNGHTTP2", "CZlib", "CRatchetShims"]
         ),
         .target(
             name: "RatchetHost",

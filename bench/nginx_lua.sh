@@ -3,7 +3,8 @@
 # libnginx-mod-http-lua, one process (no master, one worker), no access log, answering
 # every request from a content_by_lua_block with the 14-byte hello world; for the realistic
 # workload (bench/http_realistic.sh) also /json (bench/http_json.lua's 4 KB document) and
-# /post (answers the size of the request body, kept in memory up to 128 KB).
+# /post (answers the size of the request body, kept in memory up to 128 KB); for the
+# WebSocket benchmark (bench/websocket_echo.sh) /ws, bench/nginx_ws_echo.lua.
 # usage: bench/nginx_lua.sh PORT   (stays in the foreground until SIGTERM)
 set -euo pipefail
 port="${1:?usage: nginx_lua.sh PORT}"
@@ -36,6 +37,10 @@ http {
             content_by_lua_block {
                 ngx.header["Content-Type"] = "application/json"; ngx.header["Content-Length"] = #doc; ngx.print(doc)
             }
+        }
+        location = /ws {
+            lua_socket_log_errors off;
+            content_by_lua_file $here/nginx_ws_echo.lua;
         }
         location = /post {
             content_by_lua_block {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # WebSocket echo messages per second: 64-byte messages over 100 connections, ratchet against
-# Python's `websockets` (bench/websocket_compare.lua runs them). A benchmark, not a test.
+# Python's `websockets` and nginx + Lua, and with permessage-deflate (bench/websocket_compare.lua
+# runs them). A benchmark, not a test.
 #   usage: bench/websocket_echo.sh [ONLY-pattern]      (env: SECS=5, REPS=3, CONNS=100, SIZE=64)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"

@@ -1,5 +1,6 @@
 """The same WebSocket echo server as examples/websocket_echo.lua, with Python's `websockets`
-(asyncio, no compression), for bench/websocket_echo.sh.   usage: websocket_echo_py.py PORT"""
+(asyncio; permessage-deflate as websockets does by default, used when the load offers it), for
+bench/websocket_echo.sh.   usage: websocket_echo_py.py PORT"""
 import asyncio
 import sys
 
@@ -12,7 +13,7 @@ async def echo(ws, path):
 
 
 async def main(port):
-    async with websockets.serve(echo, "127.0.0.1", port, compression=None, max_size=16 << 20):
+    async with websockets.serve(echo, "127.0.0.1", port, max_size=16 << 20):
         await asyncio.Future()
 
 

@@ -108,9 +108,8 @@ ratchet.new(function()
             print(("GET %s -> %d %s, %s, %d bytes"):format(path, code, message,
                 headers["content-type"][1] or "?", #body))
         end
-        -- the client keeps its connection for reuse; closing the pool ends the server's
-        -- thread for it, so that the loop can finish
-        http_client.default_pool:close()
+        -- stopping the accept loop drains the server: the connection the client keeps for
+        -- reuse is closed too, so that the loop can finish
         ratchet.thread.kill(server)
         listener:close()
     end

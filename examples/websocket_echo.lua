@@ -3,6 +3,8 @@
 --   python3 -m websockets ws://127.0.0.1:8080/      (or a browser's console:
 --   s = new WebSocket("ws://127.0.0.1:8080/"); s.onmessage = e => console.log(e.data); s.send("hi"))
 -- Every text or binary message comes back as it was sent; GET of any other kind gets 426.
+-- Messages travel compressed (permessage-deflate) when the client offers it, as browsers and
+-- Python's websockets do; `compression = false` in the options below turns that off.
 local ratchet = require "ratchet"
 local http_server = require "ratchet.http.server"
 local websocket = require "ratchet.websocket"

@@ -76,7 +76,7 @@ function server.serve(listener, handlers, options) end
 -- runtime: ratchet.http.client
 ---HTTP/1.1 client.
 ---@class ratchet.http.client
----@field default_pool ratchet.http.pool The pool `fetch` uses unless told otherwise.
+---@field default_pool ratchet.http.pool The pool `fetch` uses unless told otherwise: stands for the running kernel's own.
 ---@field failure? string Why the last query returned nothing.
 ---@field protocol string "http/1.1".
 local client = {}
@@ -134,12 +134,20 @@ function client.fetch(url, options) end
 ---@field max_idle_per_host? integer Default 8.
 ---@field max_idle? integer Default 64.
 ---@field idle_timeout? number Seconds; default 30.
+---@field max_per_host? integer Connections (in use + idle) per key; default none.
+---@field max_total? integer Connections (in use + idle) in all; default none.
+
+---A slot of a pool, from `pool:acquire`; to-be-closed.
+---@class ratchet.http.pool.lease
+---@field key string
+---@field conn any The connection: an idle one reused, or the one the holder made.
 
 -- runtime: ratchet.http.pool
 ---Idle keep-alive client connections kept per key for reuse.
 ---@class ratchet.http.pool
 ---@field connects integer Connections made for fetches through this pool.
 ---@field reuses integer Connections reused.
+---@field waits integer Requests that waited for a slot.
 local pool = {}
 
 ---A new pool (also `http_client.pool`).
@@ -162,8 +170,37 @@ function pool:put(conn) end
 ---@return integer
 function pool:count(key) end
 
+---A slot for one connection for `key` within the limits, holding an idle connection that
+---`usable` accepts or none; waits while the limits are reached, raising `ETIMEDOUT` after
+---`timeout` seconds.
+---@async
+---@param key string
+---@param usable? fun(conn: any): boolean
+---@param timeout? number
+---@return ratchet.http.pool.lease
+function pool:acquire(key, usable, timeout) end
+
+---Gives a slot back; its open connection is kept idle.
+---@param lease ratchet.http.pool.lease
+function pool:release(lease) end
+
+---Connections in use (for `key`, or in all).
+---@param key? string
+---@return integer
+function pool:in_use(key) end
+
 ---Closes every idle connection.
 function pool:close() end
+
+-- runtime: ratchet.http.default_pool
+---The default pool of `fetch`, one per kernel.
+---@class ratchet.http.default_pool
+---@field proxy ratchet.http.pool `http_client.default_pool`: acts as the running kernel's pool.
+local default_pool = {}
+
+---The running kernel's default pool itself (made on first use); nil outside a running kernel.
+---@return ratchet.http.pool?
+function default_pool.get() end
 
 -- runtime: ratchet.http.common
 ---@private

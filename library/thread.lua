@@ -28,6 +28,12 @@ function thread.wait_all(threads) end
 ---@return any
 function thread.space(premade) end
 
+---The running kernel's scratch value, shared by all its threads; the first call in a kernel
+---stores `premade` (or a new table). Dropped when the kernel closes.
+---@param premade? any
+---@return any
+function thread.kernel_space(premade) end
+
 ---The running coroutine; nil on the main state.
 ---@return thread?
 function thread.self() end
@@ -42,10 +48,12 @@ function thread.timer(seconds) end
 ---@param callback? fun() Runs first in the thread's context.
 function thread.alarm(seconds, callback) end
 
----Waits until `unpause(thread, ...)`; returns those values.
+---Waits until `unpause(thread, ...)`; returns those values. With `timeout` (seconds; nil or
+---negative: none) raises ratchet error `ETIMEDOUT` when no `unpause` came in time.
 ---@async
+---@param timeout? number
 ---@return any ...
-function thread.pause() end
+function thread.pause(timeout) end
 
 ---Resumes a paused thread on the next pass with `...` as `pause()`'s results.
 ---@param t thread

@@ -16,6 +16,26 @@
 ---@field ca_path? string `connect` (wss).
 ---@field ssl_context? ratchet.ssl.Context `connect` (wss).
 ---@field verify? boolean `connect` (wss): default true.
+---@field compression? boolean|ratchet.websocket.compression permessage-deflate: on (true, the default), off (false), or settings.
+---@field deflate? ratchet.websocket.deflate_parameters `new`: the agreed permessage-deflate parameters.
+
+---permessage-deflate settings (the `compression` option). On a server the `server_*` ones
+---are its own and `client_*` what it asks of clients; on a client the parameters it offers.
+---@class ratchet.websocket.compression
+---@field server_no_context_takeover? boolean The server starts every message afresh.
+---@field client_no_context_takeover? boolean The client starts every message afresh.
+---@field server_max_window_bits? integer|false 8-15: the server's LZ77 window (server default 12).
+---@field client_max_window_bits? integer|false 8-15: the client's window (server default 12, when the client lets the server choose).
+---@field level? integer zlib's compression level, -1 (zlib's default, 6) to 9.
+---@field mem_level? integer zlib's memory level, 1-9; default 5.
+---@field min_size? integer Messages shorter than this go uncompressed; default 0.
+
+---The permessage-deflate parameters a handshake agreed (`ws.deflate`).
+---@class ratchet.websocket.deflate_parameters
+---@field server_no_context_takeover? boolean
+---@field client_no_context_takeover? boolean
+---@field server_max_window_bits? integer
+---@field client_max_window_bits? integer
 
 -- runtime: ratchet.websocket
 ---WebSocket (RFC 6455) server upgrades, client connections and the connection object.
@@ -61,6 +81,7 @@ function websocket.accept_key(key) end
 ---@field pongs integer Pongs received.
 ---@field last_pong string? Payload of the latest pong.
 ---@field socket ratchet.socket.Socket
+---@field deflate ratchet.websocket.deflate_parameters? permessage-deflate as agreed; nil: not in use.
 local connection = {}
 
 ---The next message and its kind; nil, close code, reason once closed.
@@ -101,3 +122,55 @@ local wsmask = {}
 ---@param key string 4 bytes.
 ---@return string
 function wsmask.mask(data, start, len, key) end
+
+-- runtime: ratchet.deflate
+---Raw DEFLATE streams (zlib) for permessage-deflate.
+---@class ratchet.deflate
+local deflate = {}
+
+---A compressing stream.
+---@param window_bits? integer 9-15, default 15.
+---@param level? integer -1 (zlib's default) to 9.
+---@param mem_level? integer 1-9, default 8.
+---@return ratchet.deflate.deflater
+function deflate.deflater(window_bits, level, mem_level) end
+
+---A decompressing stream.
+---@param window_bits? integer 8-15, default 15; at least the sender's.
+---@return ratchet.deflate.inflater
+function deflate.inflater(window_bits) end
+
+-- metatable: ratchet_deflater_meta
+---@class ratchet.deflate.deflater
+local deflater = {}
+
+---The raw DEFLATE bytes of `data`, ending with a sync flush whose `00 00 ff ff` is left off.
+---@param data string
+---@return string
+function deflater:compress(data) end
+
+---Forgets the window: the next data starts a new stream.
+function deflater:reset() end
+
+---Frees zlib's state now.
+function deflater:close() end
+
+-- metatable: ratchet_inflater_meta
+---@class ratchet.deflate.inflater
+local inflater = {}
+
+---The bytes `data` decompresses to; nil, "limit" past `limit` bytes; nil, "data", message
+---for data that is not DEFLATE.
+---@param data string
+---@param limit integer
+---@param final? boolean `data` ends a message (its `00 00 ff ff` left off).
+---@return string?
+---@return "limit"|"data"|nil
+---@return string?
+function inflater:decompress(data, limit, final) end
+
+---Forgets the window.
+function inflater:reset() end
+
+---Frees zlib's state now.
+function inflater:close() end

@@ -55,7 +55,9 @@ end
 -- bytes sent to a connection over a limit. options: max_connections,
 -- max_connections_per_address, drain_timeout (default ratchet.worker.drain_timeout()).
 -- On a stop (ratchet.worker) the listener is closed, every connection is drained, and run
--- returns when they have ended or the drain timeout has passed (the rest are killed).
+-- returns when they have ended or the drain timeout has passed (the rest are killed). When
+-- the application ends the loop (closes the listener, kills the thread) the connections are
+-- drained too, and run returns at once.
 function server_loop.run(listener, options, new, busy_reply)
     if type(options) ~= "table" then options = {} end
     local max_all = option(options, "max_connections")
@@ -70,8 +72,18 @@ function server_loop.run(listener, options, new, busy_reply)
         stopped = true
         listener:close()         -- wakes the accept below with EBADF
     end)
-    -- also when the thread running this loop is killed (its <close> variables are closed)
-    local _ <close> = setmetatable({}, {__close = function() cancel() end})
+    -- However the accept loop ends (a stop, the listener closed by the application, this
+    -- thread killed: its <close> variables are closed), the stop hook is forgotten and every
+    -- connection is drained: an idle keep-alive connection closes instead of holding loop()
+    -- up until its idle timeout (a client in the same kernel that keeps the connection
+    -- pooled would never send the request the server's thread waits for).
+    local drained = false
+    local function drain_all()
+        if drained then return end
+        drained = true
+        for conn in pairs(active) do pcall(conn.drain, conn) end
+    end
+    local _ <close> = setmetatable({}, {__close = function() cancel(); drain_all() end})
 
     local function serve_one(conn, key)
         local ok, err = pcall(conn.handle, conn)
@@ -129,10 +141,8 @@ function server_loop.run(listener, options, new, busy_reply)
 
     -- the drain: every connection finishes what it is doing, within the deadline
     local threads = {}
-    for conn, t in pairs(active) do
-        threads[#threads + 1] = t
-        pcall(conn.drain, conn)
-    end
+    for _, t in pairs(active) do threads[#threads + 1] = t end
+    drain_all()
     local deadline = ratchet.thread.attach_background(function()
         ratchet.thread.timer(drain_timeout)
         ratchet.thread.kill_all(threads)

@@ -2,11 +2,13 @@
 -- that upgrades a request of ratchet.http.server (accept), a client for ws:// and wss://
 -- URLs (connect), and the connection object both share: messages (text, binary,
 -- fragmented both ways), automatic pong, optional keep-alive pings, the close handshake,
--- masking rules, UTF-8 validation and a maximum message size. recv() yields like every
--- other blocking call; one thread may recv while others send.
+-- masking rules, UTF-8 validation, a maximum message size and permessage-deflate (RFC 7692,
+-- in ratchet.websocket.deflate). recv() yields like every other blocking call; one thread
+-- may recv while others send.
 require "ratchet"
 local common = require "ratchet.http.common"
 local frame = require "ratchet.websocket.frame"
+local pmd = require "ratchet.websocket.deflate"
 
 local sub, byte, char, find, lower, format = string.sub, string.byte, string.char, string.find,
     string.lower, string.format
@@ -45,7 +47,8 @@ end
 
 --- new(socket, options, role, pending) → connection over an upgraded socket. role "server"
 -- expects masked frames and sends unmasked ones; "client" the reverse. `pending`: bytes
--- already read past the handshake.
+-- already read past the handshake. options.deflate: the permessage-deflate parameters the
+-- handshake agreed (compression settings from options.compression).
 function websocket.new(socket, options, role, pending)
     if type(options) ~= "table" then options = {} end
     if role ~= "server" and role ~= "client" then
@@ -66,6 +69,10 @@ function websocket.new(socket, options, role, pending)
             error("ratchet.websocket: " .. k .. " must be a positive number", 3)
         end
         self[k] = given or v
+    end
+    if options.deflate then
+        self.deflate = options.deflate
+        self.pmd = pmd.new(options.deflate, role, pmd.config(options.compression, role) or pmd.config(true, role))
     end
     socket:set_timeout(self.timeout or -1)
     if self.ping_interval then self.pinger = thread.attach_background(keep_alive, self) end
@@ -98,16 +105,37 @@ local function send_raw(self, data)
     while rest do rest = sock:send(rest) end
 end
 
--- Sends `data` (whole frames) without another thread's frames in between.
-local function send_frames(self, data)
+-- Runs send(self, ...) holding the send turn: its frames go out without another thread's
+-- frames in between.
+local function with_turn(self, send, ...)
     lock(self)
-    local ok, err = pcall(send_raw, self, data)
+    local ok, err = pcall(send, self, ...)
     unlock(self)
     if not ok then error(err, 0) end
 end
 
+-- The frames of one message: several when it is longer than fragment_size. `rsv1` marks
+-- the first frame of a compressed message.
+local function frames_of(self, opcode, payload, rsv1)
+    local size, n = self.fragment_size, #payload
+    if not size or n <= size then return encode_frame(true, opcode, payload, self.client, rsv1) end
+    local frames = {}
+    for i = 1, n, size do
+        frames[#frames + 1] = encode_frame(i + size > n, i == 1 and opcode or OP_CONT,
+            sub(payload, i, i + size - 1), self.client, i == 1 and rsv1)
+    end
+    return concat(frames)
+end
+
+-- Compresses and sends a message holding the send turn: the compression context must see
+-- messages in the order they go on the wire.
+local function send_compressed(self, opcode, message)
+    local payload = self.pmd:compress(message)
+    send_raw(self, frames_of(self, opcode, payload or message, payload ~= nil))
+end
+
 local function control(self, opcode, payload)
-    send_frames(self, encode_frame(true, opcode, payload, self.client))
+    with_turn(self, send_raw, encode_frame(true, opcode, payload, self.client))
 end
 
 -- The socket goes away: at once for a server after a close handshake (RFC 6455 7.1.1);
@@ -164,7 +192,8 @@ local function fill(self, n)
     return common_fill(self, n, recv_some)
 end
 
--- Reads one frame: fin, opcode, payload (unmasked); or nil, close code, reason.
+-- Reads one frame: fin, opcode, payload (unmasked), rsv1 (compressed); or nil, close code,
+-- reason.
 local function read_frame(self, limit)
     local buf, pos = self.buf, self.pos
     if #buf - pos < 1 then
@@ -173,7 +202,8 @@ local function read_frame(self, limit)
     end
     local b0, b1 = byte(buf, pos, pos + 1)
     local opcode = b0 & 15
-    if b0 & 0x70 ~= 0 then return nil, 1002, "reserved bits set" end
+    local rsv1 = b0 & 0x40 ~= 0
+    if b0 & 0x30 ~= 0 or (rsv1 and not self.pmd) then return nil, 1002, "reserved bits set" end
     local masked = b1 >= 128
     if masked == self.client then
         return nil, 1002, masked and "masked frame from the server" or "unmasked frame from the client"
@@ -185,6 +215,9 @@ local function read_frame(self, limit)
         if len > 125 then return nil, 1002, "control frame over 125 bytes" end
     elseif opcode > OP_BINARY then
         return nil, 1002, "unknown opcode " .. opcode
+    end
+    if rsv1 and (opcode == OP_CONT or opcode >= 8) then
+        return nil, 1002, "RSV1 on a control or continuation frame"
     end
     if len == 126 then
         if not fill(self, 4) then return nil, 1006, "connection closed inside a frame" end
@@ -210,7 +243,7 @@ local function read_frame(self, limit)
     end
     self.pos = pos + total
     if self.pos > #buf then self.buf, self.pos = "", 1 end
-    return b0 >= 128, opcode, payload
+    return b0 >= 128, opcode, payload, rsv1
 end
 
 -- A close frame from the peer: answer it (unless ours went first) and end.
@@ -255,11 +288,22 @@ function conn:recv()
     error(msg, 0)
 end
 
+-- A compressed frame's data: decompressed within what is left of max_message.
+local function inflate(self, payload, size, fin)
+    local data, code, reason = self.pmd:decompress(payload, self.max_message - size, fin)
+    if code == 1009 then reason = "message over " .. self.max_message .. " bytes (decompressed)" end
+    return data, code, reason
+end
+
 -- Reads frames up to a complete message, answering pings and counting pongs on the way.
 recv_message = function(self)
-    local parts, n, size, first = nil, 0, 0, nil
+    local parts, n, size, first, packed = nil, 0, 0, nil, false
     while true do
-        local fin, opcode, payload = read_frame(self, self.max_message - size)
+        local room = self.max_message - size
+        -- compressed data may come out a little longer than it went in: decompression checks
+        -- the limit on the data itself
+        if self.pmd then room = room + room // 256 + 64 end
+        local fin, opcode, payload, rsv1 = read_frame(self, room)
         if fin == nil then
             if opcode == 1006 then return closed_abnormally(self, payload) end
             return fail(self, opcode, payload)
@@ -275,6 +319,11 @@ recv_message = function(self)
             -- after our close frame, data is discarded until the peer's close comes
         elseif opcode == OP_CONT then
             if not first then return fail(self, 1002, "continuation frame without a message") end
+            if packed then
+                local code, reason
+                payload, code, reason = inflate(self, payload, size, fin)
+                if not payload then return fail(self, code, reason) end
+            end
             n = n + 1; parts[n] = payload
             size = size + #payload
             if fin then
@@ -284,19 +333,25 @@ recv_message = function(self)
             end
         else
             if first then return fail(self, 1002, "new message inside a fragmented one") end
+            if rsv1 then
+                local code, reason
+                payload, code, reason = inflate(self, payload, 0, fin)
+                if not payload then return fail(self, code, reason) end
+            end
             if fin then
                 if opcode == OP_TEXT and not utf8_ok(payload) then
                     return fail(self, 1007, "text message is not UTF-8")
                 end
                 return payload, opcode == OP_TEXT and "text" or "binary"
             end
-            first, parts, n, size = opcode, {payload}, 1, #payload
+            first, parts, n, size, packed = opcode, {payload}, 1, #payload, rsv1
         end
     end
 end
 
 --- send(message [, kind]) : kind "text" (default for strings; must be UTF-8) or "binary".
--- Messages longer than the `fragment_size` option go out as several frames.
+-- Messages longer than the `fragment_size` option go out as several frames; with
+-- permessage-deflate agreed, messages go out compressed.
 function conn:send(message, kind)
     if type(message) ~= "string" then
         error("ratchet.websocket: send needs a string, not " .. type(message), 2)
@@ -309,16 +364,8 @@ function conn:send(message, kind)
     if self.state ~= "open" then
         error(ratchet.error.new("The WebSocket connection is closed.", "ECONNCLOSED", "ratchet.websocket.send()"), 2)
     end
-    local size, n = self.fragment_size, #message
-    if not size or n <= size then
-        return send_frames(self, encode_frame(true, opcode, message, self.client))
-    end
-    local frames = {}
-    for i = 1, n, size do
-        frames[#frames + 1] = encode_frame(i + size > n, i == 1 and opcode or OP_CONT,
-            sub(message, i, i + size - 1), self.client)
-    end
-    send_frames(self, concat(frames))
+    if not self.pmd then return with_turn(self, send_raw, frames_of(self, opcode, message)) end
+    with_turn(self, send_compressed, opcode, message)
 end
 
 --- ping([payload]): sends a ping (payload up to 125 bytes); the pong is counted in
@@ -417,7 +464,9 @@ end
 -- open connection is closed with 1000 first). Otherwise a 400 (not a WebSocket request), 426
 -- (another version), or 403 (origin refused) response. options: protocols (subprotocols
 -- the server speaks, preferred first), origins (a list of allowed Origin values, or a
--- function(origin) → boolean; nil allows any), and the connection options of new().
+-- function(origin) → boolean; nil allows any), compression (a permessage-deflate offer is
+-- accepted unless false; a table of settings, see ratchet.websocket.deflate) and the
+-- connection options of new().
 function websocket.accept(headers, options, handler)
     if type(options) == "function" and handler == nil then options, handler = nil, options end
     options = options or {}
@@ -457,7 +506,11 @@ function websocket.accept(headers, options, handler)
         ["Sec-WebSocket-Accept"] = websocket.accept_key(key),
         ["Sec-WebSocket-Protocol"] = chosen,
     }}
-    local conn_options = setmetatable({protocol = chosen}, {__index = options})
+    local extensions, agreed
+    local config = pmd.config(options.compression, "server")
+    if config then extensions, agreed = pmd.accept(headers["sec-websocket-extensions"], config) end
+    response.headers["Sec-WebSocket-Extensions"] = extensions
+    local conn_options = setmetatable({protocol = chosen, deflate = agreed}, {__index = options})
     -- ratchet.http.server: called once the 101 is sent; the socket is ours until we return
     response.upgrade = function(socket, pending)
         local ws = websocket.new(socket, conn_options, "server", pending)
@@ -472,8 +525,10 @@ end
 -- offered in Sec-WebSocket-Protocol; `ws.protocol` is the one the server chose), origin,
 -- headers (more request headers), the TLS options of ratchet.http.client.connect (ca_file,
 -- ca_path, ssl_context, verify: verified by default), timeout (for the handshake, then as
--- the connection option), and the connection options of new(). Raises EPROTO when the server
--- does not complete the handshake (the error's message has its status).
+-- the connection option), compression (permessage-deflate offered unless false; a table of
+-- settings, see ratchet.websocket.deflate) and the connection options of new(). Raises
+-- EPROTO when the server does not complete the handshake (the error's message has its
+-- status) or answers the offer in a way it does not allow.
 function websocket.connect(url, options)
     options = options or {}
     local http = require "ratchet.http.client"
@@ -486,6 +541,7 @@ function websocket.connect(url, options)
     local http_url = (scheme == "wss" and "https" or "http") .. rest
     local ok, _, _, path = http.parse_url(http_url)
     if not ok then error("ratchet.websocket.connect: " .. tostring(_), 2) end
+    local config = pmd.config(options.compression, "client")   -- raises for bad settings
     local c = http.connect(http_url, setmetatable({keep_alive = true}, {__index = options}))
     local key = frame.base64(frame.random(16))
     local headers = {
@@ -494,6 +550,7 @@ function websocket.connect(url, options)
     }
     if options.protocols then headers["Sec-WebSocket-Protocol"] = concat(options.protocols, ", ") end
     if options.origin then headers.Origin = options.origin end
+    if config then headers["Sec-WebSocket-Extensions"] = pmd.offer(config) end
     for k, v in pairs(options.headers or {}) do headers[k] = v end
     local done, code, _, rheaders = pcall(c.query, c, "GET", path, headers)
     if not done then c:close(); error(code, 0) end
@@ -514,9 +571,16 @@ function websocket.connect(url, options)
         for _, p in ipairs(options.protocols or {}) do if p == chosen then offered = true end end
         if not offered then bad("the server chose the subprotocol " .. chosen .. ", which was not offered") end
     end
-    if rheaders["sec-websocket-extensions"][1] then bad("the server chose an extension that was not offered") end
+    local agreed
+    if rheaders["sec-websocket-extensions"][1] then
+        if not config then bad("the server chose an extension that was not offered") end
+        local why
+        agreed, why = pmd.agree(rheaders["sec-websocket-extensions"], config)
+        if not agreed then bad(why) end
+    end
     local pending = sub(c.buf, c.pos)
-    return websocket.new(c.socket, setmetatable({protocol = chosen}, {__index = options}), "client", pending)
+    return websocket.new(c.socket, setmetatable({protocol = chosen, deflate = agreed}, {__index = options}),
+        "client", pending)
 end
 
 ratchet.websocket = websocket

@@ -7,6 +7,9 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <errno.h>
+#include <sched.h>
+#include <unistd.h>
 
 static int ratchet_finish(lua_State *L, int r);
 
@@ -190,6 +193,42 @@ long ratchet_recv_with_fd(int sock, void *data, unsigned long len, int *fd) {
 int ratchet_set_parent_death_signal(int sig) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)sig, 0UL, 0UL, 0UL);
 }
+
+// The signal relay's state: plain atomics, the only thing a signal handler may touch.
+static _Atomic int relay_fd[RATCHET_SIGNAL_SLOTS];
+static _Atomic unsigned long long relay_wanted[RATCHET_SIGNAL_SLOTS];
+static _Atomic unsigned long long relay_caught[RATCHET_SIGNAL_SLOTS];
+static _Atomic int relay_running;  // handlers between their first and last look at a slot
+
+// Async-signal-safe: atomics and write(2) only; errno is preserved for the interrupted code.
+void ratchet_signal_relay(int sig) {
+    int saved = errno;
+    unsigned long long bit = 1ULL << (sig - 1);
+    atomic_fetch_add(&relay_running, 1);
+    for (int i = 0; i < RATCHET_SIGNAL_SLOTS; i++) {
+        if (!(atomic_load(&relay_wanted[i]) & bit)) continue;
+        int fd = atomic_load(&relay_fd[i]) - 1;
+        if (fd < 0) continue;
+        atomic_fetch_or(&relay_caught[i], bit);
+        unsigned long long one = 1;
+        ssize_t n = write(fd, &one, sizeof one);  // an eventfd: only a full counter fails
+        (void)n;
+    }
+    atomic_fetch_sub(&relay_running, 1);
+    errno = saved;
+}
+
+void ratchet_signal_slot(int i, int fd) {
+    atomic_store(&relay_fd[i], fd + 1);  // stored +1: static zero means "no descriptor"
+    if (fd >= 0) return;
+    atomic_store(&relay_wanted[i], 0);
+    atomic_store(&relay_caught[i], 0);
+    while (atomic_load(&relay_running) > 0) sched_yield();
+}
+
+void ratchet_signal_want(int i, unsigned long long mask) { atomic_store(&relay_wanted[i], mask); }
+
+unsigned long long ratchet_signal_take(int i) { return atomic_exchange(&relay_caught[i], 0); }
 
 // Swift has no thread-local storage; two words in C are the cheapest place for it
 // (accessors inline in the header).

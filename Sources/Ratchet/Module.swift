@@ -20,6 +20,7 @@ enum Module {
         ("httpwire", HTTPWireLibrary.open),
         ("http2", HTTP2Library.open),
         ("wsmask", MaskLibrary.open),
+        ("deflate", DeflateLibrary.open),
     ]
 
     static func open(_ lua: Lua) -> Int32 {
@@ -96,6 +97,8 @@ public func luaopen_ratchet_http2(_ L: OpaquePointer?) -> Int32 { Module.openSub
 public func luaopen_ratchet_timerfd(_ L: OpaquePointer?) -> Int32 { Module.openSubmodule(Lua(L), "timerfd", TimerFDLibrary.open) }
 @_cdecl("luaopen_ratchet_wsmask")
 public func luaopen_ratchet_wsmask(_ L: OpaquePointer?) -> Int32 { Module.openSubmodule(Lua(L), "wsmask", MaskLibrary.open) }
+@_cdecl("luaopen_ratchet_deflate")
+public func luaopen_ratchet_deflate(_ L: OpaquePointer?) -> Int32 { Module.openSubmodule(Lua(L), "deflate", DeflateLibrary.open) }
 
 /// Puts `ratchet` and its sub-modules in `package.preload` of a Lua state that links the Lua
 /// core itself (the runner, an embedding Swift program).
@@ -113,6 +116,7 @@ public func preload(_ L: OpaquePointer) {
         ("ratchet.timerfd", { luaopen_ratchet_timerfd($0) }),
         ("ratchet.http2", { luaopen_ratchet_http2($0) }),
         ("ratchet.wsmask", { luaopen_ratchet_wsmask($0) }),
+        ("ratchet.deflate", { luaopen_ratchet_deflate($0) }),
     ]
     for (name, fn) in entries {
         lua_pushcclosure(L, fn, 0)

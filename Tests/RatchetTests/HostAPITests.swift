@@ -262,44 +262,34 @@ struct HostLimitTests {
 struct ManyHostTests {
     @Test("eight hosts on eight threads each run a kernel with sockets at once")
     func eightHostsEightThreads() throws {
-        final class Job { var result = ""; var host: LuaHost? }
-        let jobs = (0..<8).map { _ in Job() }
-        var threads: [pthread_t] = []
-        for job in jobs {
-            var tid = pthread_t()
-            pthread_create(&tid, nil, { p in
-                let job = Unmanaged<Job>.fromOpaque(p!).takeUnretainedValue()
-                do {
-                    let host = try LuaHost()
-                    host.register("tag", in: "app") { args in [.string(LuaString("ok:" + (try args.string(at: 0))))] }
-                    let out = try host.run(string: """
-                        local got = {}
-                        ratchet.new(function()
-                            local rec = ratchet.socket.prepare_tcp("127.0.0.1", 0, "AF_INET")
-                            local server = ratchet.socket.new(rec.family, rec.socktype, rec.protocol)
-                            server:bind(rec.addr); server:listen(8)
-                            local _, port = server:getsockname()
-                            ratchet.thread.attach(function()
-                                for i = 1, 20 do
-                                    local c = server:accept(); c:send(c:recv()); c:close()
-                                end
-                            end)
+        let join = startThreads(8) { _ in
+            do {
+                let host = try LuaHost()
+                host.register("tag", in: "app") { args in [.string(LuaString("ok:" + (try args.string(at: 0))))] }
+                let out = try host.run(string: """
+                    local got = {}
+                    ratchet.new(function()
+                        local rec = ratchet.socket.prepare_tcp("127.0.0.1", 0, "AF_INET")
+                        local server = ratchet.socket.new(rec.family, rec.socktype, rec.protocol)
+                        server:bind(rec.addr); server:listen(8)
+                        local _, port = server:getsockname()
+                        ratchet.thread.attach(function()
                             for i = 1, 20 do
-                                local crec = ratchet.socket.prepare_tcp("127.0.0.1", port, "AF_INET")
-                                local c = ratchet.socket.new(crec.family, crec.socktype, crec.protocol)
-                                c:connect(crec.addr); c:send("m" .. i); got[#got + 1] = c:recv(); c:close()
+                                local c = server:accept(); c:send(c:recv()); c:close()
                             end
-                        end):loop()
-                        return app.tag(tostring(#got)), got[20]
-                        """)
-                    job.result = out.map { $0.stringValue ?? "?" }.joined(separator: ",")
-                } catch { job.result = "error: \(error)" }
-                return nil
-            }, Unmanaged.passUnretained(job).toOpaque())
-            threads.append(tid)
+                        end)
+                        for i = 1, 20 do
+                            local crec = ratchet.socket.prepare_tcp("127.0.0.1", port, "AF_INET")
+                            local c = ratchet.socket.new(crec.family, crec.socktype, crec.protocol)
+                            c:connect(crec.addr); c:send("m" .. i); got[#got + 1] = c:recv(); c:close()
+                        end
+                    end):loop()
+                    return app.tag(tostring(#got)), got[20]
+                    """)
+                return out.map { $0.stringValue ?? "?" }.joined(separator: ",")
+            } catch { return "error: \(error)" }
         }
-        for t in threads { pthread_join(t, nil) }
-        for job in jobs { #expect(job.result == "ok:20,m20") }
+        for result in join() { #expect(result == "ok:20,m20") }
     }
 }
 

@@ -18,3 +18,24 @@ func stopLater(_ host: LuaHost, after microseconds: UInt32) -> () -> Void {
         Unmanaged<Job>.fromOpaque(box).release()
     }
 }
+
+/// Starts `body(i)` for i in 0..<count, each on its own OS thread; the returned function
+/// waits for all of them and gives their results in order.
+func startThreads(_ count: Int, _ body: @escaping (Int) -> String) -> () -> [String] {
+    final class Job { let index: Int; let body: (Int) -> String; var result = ""
+        init(_ i: Int, _ b: @escaping (Int) -> String) { index = i; body = b } }
+    let jobs = (0..<count).map { Job($0, body) }
+    let threads: [pthread_t] = jobs.map { job in
+        var tid = pthread_t()
+        pthread_create(&tid, nil, { p in
+            let job = Unmanaged<Job>.fromOpaque(p!).takeUnretainedValue()
+            job.result = job.body(job.index)
+            return nil
+        }, Unmanaged.passUnretained(job).toOpaque())
+        return tid
+    }
+    return {
+        for t in threads { pthread_join(t, nil) }
+        return jobs.map { $0.result }
+    }
+}

@@ -13,11 +13,27 @@ local function udp_bound(port)
     return false
 end
 
+--- Whether the dnsmasq on `port` is ours: it answers the name only our configuration has.
+--- (That the port is bound says nothing: another process, say another test's client or
+--- dnsmasq, may hold it, and then ours has exited.)
+local function answers(port, probe)
+    local query = "123401000001000000000000" .. M.hex_name(probe) .. "00010001"
+    local _, ok = helper.sh(string.format([[/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.5)
+s.sendto(bytes.fromhex("%s"), ("127.0.0.1", %d))
+r = s.recv(512)
+sys.exit(0 if r[:2] == bytes.fromhex("1234") and r[3] & 15 == 0 and r[7] > 0 else 1)']], query, port))
+    return ok
+end
+
 --- Starts dnsmasq with `lines` as its configuration (no upstream, no /etc/hosts), on
 --- 127.0.0.1 (and ::1 too when `v6`). Returns {port = n, stop = function, log = path}.
 function M.start(lines, v6)
-    local conf = helper.write_tmp("no-resolv\nno-hosts\nno-negcache\n" .. table.concat(lines, "\n") .. "\n",
-        "dnsmasq.conf")
+    local probe = string.format("probe%d.invalid", math.random(1, 1e9))
+    local conf = helper.write_tmp("no-resolv\nno-hosts\nno-negcache\naddress=/" .. probe .. "/192.0.2.1\n"
+        .. table.concat(lines, "\n") .. "\n", "dnsmasq.conf")
     local user = helper.sh("id -u") == "0" and "--user=root --group=root" or ""
     for _ = 1, 10 do
         local port = math.random(20000, 60000)
@@ -27,8 +43,10 @@ function M.start(lines, v6)
             "--port=%d --listen-address=127.0.0.1%s --bind-interfaces %s --log-facility=%s",
             conf, port, v6 and ",::1" or "", user, log))
         -- a taken port makes dnsmasq exit: then try another
-        helper.wait_until(function() return udp_bound(port) or not helper.alive(job.pid) end, 5)
-        if udp_bound(port) then return {port = port, stop = function() job:stop() end, log = log} end
+        helper.wait_until(function() return not helper.alive(job.pid) or (udp_bound(port) and answers(port, probe)) end, 5)
+        if helper.alive(job.pid) and answers(port, probe) then
+            return {port = port, stop = function() job:stop() end, log = log}
+        end
         job:stop()
     end
     error("dnsmasq did not start")

@@ -66,6 +66,16 @@ function M.fd_count()
     return math.min(fd_sample(), fd_sample(), fd_sample())
 end
 
+--- Number of open sockets of this process: connections and listeners, without the
+--- epoll sets, eventfds and pipes a kernel opens for itself on first need.
+function M.socket_count()
+    local p = io.popen("ls -l /proc/" .. M.pid() .. "/fd")
+    local n = 0
+    for line in p:lines() do if line:find("socket:", 1, true) then n = n + 1 end end
+    p:close()
+    return n
+end
+
 function M.pid()
     local f = io.open("/proc/self/stat")
     local pid = f:read("*n")

@@ -206,7 +206,8 @@ local cases = {
     { "thread.timer", 1, 0, function() return ratchet.thread.timer, { 0 } end },
     { "thread.yield", 0, 0, function() return ratchet.thread.yield, {} end },
     { "thread.alarm", 1, 1, function() return ratchet.thread.alarm, { 10, noop } end },
-    { "thread.pause", 0, 0, function() return ratchet.thread.pause, {} end },
+    { "thread.pause", 0, 1, function() return ratchet.thread.pause, { 0.01 } end },
+    { "thread.kernel_space", 0, 1, function() return ratchet.thread.kernel_space, { { premade = true } } end },
     { "thread.unpause", 1, 0, function() return ratchet.thread.unpause, { paused_thread() } end },
     { "thread.block_on", 1, 2, function()
         local a, b = pair_with_data("x")

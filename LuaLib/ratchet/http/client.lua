@@ -4,6 +4,7 @@
 require "ratchet"
 local common = require "ratchet.http.common"
 local pool = require "ratchet.http.pool"
+local default_pool = require "ratchet.http.default_pool"
 
 local find, sub, byte, upper, lower, format, match = string.find, string.sub, string.byte,
     string.upper, string.lower, string.format, string.match
@@ -424,8 +425,8 @@ local IDEMPOTENT = {GET = true, HEAD = true, PUT = true, DELETE = true, OPTIONS 
 
 --- pool(options) → a connection pool for fetch's `pool` option; see ratchet.http.pool.
 client.pool = pool.new
---- The pool fetch uses unless told otherwise.
-client.default_pool = pool.new()
+--- The pool fetch uses unless told otherwise: the running kernel's own (ratchet.http.default_pool).
+client.default_pool = default_pool.proxy
 
 -- The pool key of a URL's connection: everything that makes a connection unfit for another
 -- request (where it goes, how it is verified, the address family). Other protocols (h2 by
@@ -439,6 +440,11 @@ local function pool_key(scheme, host, port, options)
     return key
 end
 client.pool_key = pool_key
+
+local function url_key(url, options)
+    local scheme, host, port = parse_url(url)
+    return pool_key(scheme, host, port, options)
+end
 
 local function timed_out(url)
     return ratchet.error.new("Timed out fetching " .. url, "ETIMEDOUT", "ratchet.http.client.fetch()")
@@ -455,36 +461,41 @@ local function open(url, options, keep_alive, deadline)
 end
 
 -- One request for fetch: on a pooled connection when there is one (retried once on a new
--- connection if the server had closed it before answering), else on a new one.
-local function exchange(url, options, the_pool, method, path, headers, data, deadline, fresh)
-    local c, key
-    if the_pool then
-        local scheme, host, port = parse_url(url)
-        key = pool_key(scheme, host, port, options)
-        if not fresh then c = the_pool:take(key, client.usable) end
-    end
+-- connection if the server had closed it before answering), else on a new one; with a pool,
+-- in a slot of its limits (the lease, closed on any failure: the slot is freed).
+local function exchange(url, options, the_pool, method, path, headers, data, deadline)
+    local lease <close> = the_pool and the_pool:acquire(url_key(url, options), client.usable,
+        deadline and deadline - now())
+    local c = lease and lease.conn
     local reused = c ~= nil
-    if c then
-        c.socket:set_timeout(options.timeout or -1)
-    else
-        c = open(url, options, the_pool and true or false, deadline)
-        c.pool_key = key
-        if the_pool then the_pool.connects = the_pool.connects + 1 end
+    while true do
+        if c then
+            c.socket:set_timeout(options.timeout or -1)
+        else
+            c = open(url, options, the_pool and true or false, deadline)
+            if lease then
+                lease.conn, c.pool_key = c, lease.key
+                the_pool.connects = the_pool.connects + 1
+            end
+        end
+        c.deadline = deadline
+        local ok, code, message, rheaders, body = pcall(c.query, c, method, path, headers, data)
+        c.deadline = nil
+        if reused and c.received == 0 and IDEMPOTENT[method] and type(data) ~= "function" and
+                (ok and not code or not ok and common.is_connection_error(code) and
+                 not ratchet.error.is(code, "ETIMEDOUT")) then
+            c:close()
+            c, reused = nil, false
+            if lease then lease.conn = nil end
+        else
+            if not ok then
+                c:close()
+                error(code, 0)
+            end
+            if lease then the_pool:release(lease) elseif not c.closed then c:close() end
+            return code, message, rheaders, body, c.failure
+        end
     end
-    c.deadline = deadline
-    local ok, code, message, rheaders, body = pcall(c.query, c, method, path, headers, data)
-    c.deadline = nil
-    if reused and c.received == 0 and IDEMPOTENT[method] and type(data) ~= "function" and
-            (ok and not code or not ok and common.is_connection_error(code) and
-             not ratchet.error.is(code, "ETIMEDOUT")) then
-        return exchange(url, options, the_pool, method, path, headers, data, deadline, true)
-    end
-    if not ok then
-        c:close()
-        error(code, 0)
-    end
-    if the_pool then the_pool:put(c) elseif not c.closed then c:close() end
-    return code, message, rheaders, body, c.failure
 end
 
 -- The origin (scheme, host, port) of a URL, for comparing two URLs.
@@ -525,6 +536,7 @@ function client.fetch(url, options)
     local deadline = options.timeout and now() + options.timeout
     local the_pool = options.pool
     if the_pool == nil then the_pool = client.default_pool end
+    if the_pool == default_pool.proxy then the_pool = default_pool.get() end
     local c = options.client
     while true do
         local scheme, problem, _, path = parse_url(url)

@@ -24,10 +24,11 @@ function frame.random(n)
     return concat(t)
 end
 
---- encode(fin, opcode, payload, masked) → one frame. A client masks with a fresh key.
-function frame.encode(fin, opcode, payload, masked)
+--- encode(fin, opcode, payload, masked [, rsv1]) → one frame. A client masks with a fresh
+-- key. rsv1: the first frame of a compressed message (permessage-deflate).
+function frame.encode(fin, opcode, payload, masked, rsv1)
     local len = #payload
-    local b0 = (fin and 128 or 0) | opcode
+    local b0 = (fin and 128 or 0) | opcode | (rsv1 and 64 or 0)
     local m = masked and 128 or 0
     local head
     if len < 126 then

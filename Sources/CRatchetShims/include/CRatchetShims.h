@@ -77,6 +77,19 @@ long ratchet_recv_with_fd(int sock, void *data, unsigned long len, int *fd);
 // prctl(PR_SET_PDEATHSIG, sig): prctl is variadic, which Swift cannot call.
 int ratchet_set_parent_death_signal(int sig);
 
+// The process-wide signal relay (Kernel/SignalRelay.swift owns the logic). Its handler is
+// C because a signal handler must be async-signal-safe: for every slot (one per kernel that
+// waits for signals) wanting `sig` it records the signal and writes to the slot's eventfd.
+#define RATCHET_SIGNAL_SLOTS 256
+void ratchet_signal_relay(int sig);
+// Publishes slot `i` with eventfd `fd`, or retires it (fd -1): retiring returns only once
+// no handler can still write to the old descriptor, which may then be closed.
+void ratchet_signal_slot(int i, int fd);
+// Sets the signals slot `i` wants (bit sig-1).
+void ratchet_signal_want(int i, unsigned long long mask);
+// The signals caught for slot `i` since the last call (bit sig-1).
+unsigned long long ratchet_signal_take(int i);
+
 
 // The ratchet thread the kernel is resuming on this OS thread (and its coroutine), so a
 // blocking call finds its thread without a registry lookup. Thread-local: separate Lua

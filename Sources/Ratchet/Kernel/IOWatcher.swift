@@ -18,8 +18,13 @@ public final class IOWatcher: WaitSource {
     /// Lets a reader park without a recv that would only say EAGAIN: one syscall saved per
     /// message. Only meaningful while the read event is registered (`readArmed`).
     @exclusivity(unchecked) public var readReady = true
-    /// The peer shut down or reset (EPOLLRDHUP): sticky, since no further edge will come.
+    /// The peer shut down (EPOLLRDHUP) or the connection was reset or hung up (the kernel's
+    /// HangupMonitor), or that cannot be learnt: sticky, since no further edge will come, and
+    /// a reader must always ask the kernel.
     @exclusivity(unchecked) public private(set) var peerClosed = false
+    /// Whether the kernel's HangupMonitor reports this descriptor's resets and hang-ups,
+    /// which the read event does not (libevent maps EPOLLERR to a plain EV_READ).
+    @exclusivity(unchecked) private var hangupsWatched = false
     /// Unmanaged so the wake-up path borrows the kernel without reference counting.
     let kernelRef: Unmanaged<Kernel>
     var kernel: Kernel { kernelRef.takeUnretainedValue() }
@@ -118,6 +123,26 @@ public final class IOWatcher: WaitSource {
         if temporary && idle { kernel.retire(self) }
     }
 
+    /// Whether a reader may park without a recv after a short one: the buffer is drained and
+    /// any reset or hang-up will still be reported. The first time, the descriptor joins the
+    /// kernel's HangupMonitor (one epoll_ctl per connection).
+    @inline(__always) public var mayParkWithoutRead: Bool {
+        guard readArmed, !readReady, !peerClosed else { return false }
+        if hangupsWatched { return true }
+        hangupsWatched = kernel.watchHangups(fd)
+        if !hangupsWatched { peerClosed = true }
+        return hangupsWatched
+    }
+
+    /// The HangupMonitor saw a reset or hang-up: readers must read (and see the error or
+    /// EOF) from now on.
+    func hungUp() {
+        guard !detached else { return }
+        peerClosed = true
+        readReady = true
+        wakeReaders()
+    }
+
     fileprivate func fired(_ what: Int32) {
         if what & Int32(EV_CLOSED) != 0 { peerClosed = true }
         if what & Int32(EV_READ | EV_CLOSED) != 0 {
@@ -198,81 +223,6 @@ extension Kernel {
         let w = watcher(fd: fd)
         slot = w
         return w
-    }
-}
-
-/// A libevent signal event shared by every thread waiting for that signal on one kernel.
-/// It is added only while someone waits, so the signal's default disposition returns after.
-///
-/// The event is never deleted from inside its own callback. While libevent runs a signal
-/// callback for a signal caught several times, it keeps a pointer to its loop counter on its
-/// own stack (`ev_pncalls`) so that a delete can stop the loop; a delete from inside the
-/// callback leaves that pointer behind, and the next `event_del`/`event_free` of the event
-/// writes two zero bytes through it into whatever stack frame is there then (issue 19: the
-/// kernel's `__gc` aborted with `free(): invalid pointer` / double free in `event_free`
-/// after threads waiting for SIGCHLD were woken by a burst of child exits). Deletes asked
-/// for while firing wait for the kernel to call `settle` after the poll returns.
-public final class SignalWatcher: WaitSource {
-    let signum: Int32
-    unowned(unsafe) let kernel: Kernel
-    @exclusivity(unchecked) private var event: OpaquePointer?
-    @exclusivity(unchecked) private var added = false
-    @exclusivity(unchecked) private var firing = false
-    @exclusivity(unchecked) private var waiters: [LuaThread] = []
-
-    init(kernel: Kernel, signum: Int32) {
-        self.kernel = kernel
-        self.signum = signum
-        event = event_new(kernel.base, signum, Int16(EV_SIGNAL | EV_PERSIST), signalFired,
-                          Unmanaged.passUnretained(self).toOpaque())
-    }
-
-    public func add(_ t: LuaThread) {
-        if !added, let e = event { event_add(e, nil); added = true }
-        waiters.append(t)
-        kernel.addSource(t, self)
-    }
-
-    public func removeWaiter(_ t: LuaThread) {
-        if let i = waiters.firstIndex(where: { $0 === t }) { waiters.remove(at: i) }
-        if waiters.isEmpty { idle() }
-    }
-
-    /// Deletes the event when nobody waits, unless its callback is running.
-    private func idle() {
-        guard added, waiters.isEmpty, let e = event else { return }
-        if firing { kernel.unsettledSignals.append(self); return }
-        event_del(e)
-        added = false
-    }
-
-    /// Called by the kernel after the poll returned: the delete deferred while firing.
-    func settle() { idle() }
-
-    fileprivate func fired() {
-        firing = true
-        while let t = waiters.popLast() { kernel.wake(t, .signal) }
-        firing = false
-        if waiters.isEmpty { kernel.unsettledSignals.append(self) }
-    }
-
-    func detach() {
-        if let e = event { event_free(e); event = nil }
-        added = false
-        waiters.removeAll()
-    }
-}
-
-private let signalFired: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { _, _, arg in
-    Unmanaged<SignalWatcher>.fromOpaque(arg!).takeUnretainedValue().fired()
-}
-
-extension Kernel {
-    public func signalWatcher(_ signum: Int32) -> SignalWatcher {
-        if let s = signalWatchers[signum] { return s }
-        let s = SignalWatcher(kernel: self, signum: signum)
-        signalWatchers[signum] = s
-        return s
     }
 }
 

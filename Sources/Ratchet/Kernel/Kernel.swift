@@ -43,14 +43,15 @@ public final class Kernel: LuaHandle {
     /// Every I/O watcher on this base, by descriptor, so block_on and the handles share one.
     @exclusivity(unchecked) var watchers = WatcherTable()
     @exclusivity(unchecked) var signalWatchers: [Int32: SignalWatcher] = [:]
-    /// Signal watchers whose event must be deleted once the poll has returned (never from
-    /// inside their own callback: see SignalWatcher).
-    @exclusivity(unchecked) var unsettledSignals: [SignalWatcher] = []
+    /// This kernel's slot in the process-wide SignalRelay, once it has waited for a signal.
+    @exclusivity(unchecked) var existingSignalReceiver: SignalReceiver?
     /// Threads parked with a zero timeout: they time out after the next non-blocking poll,
     /// without a libevent timer (sleep(0) is common and 100,000 timers in a heap are not free).
     @exclusivity(unchecked) private var zeroWaiters: [(LuaThread, UInt32)] = []
     /// Temporary watchers whose wait ended, freed once the poll has returned.
     @exclusivity(unchecked) private var retired: [IOWatcher] = []
+    /// Resets and hang-ups of stream sockets whose readers skip recvs (created on first use).
+    @exclusivity(unchecked) private var hangups: HangupMonitor?
     /// Extensions (DNS resolver, …) keep per-kernel state here, released on close.
     @exclusivity(unchecked) public var extensions: [ObjectIdentifier: KernelExtension] = [:]
 
@@ -188,7 +189,8 @@ public final class Kernel: LuaHandle {
 
     /// Makes a waiting thread ready. Called from libevent callbacks and event sources.
     public func wake(_ t: LuaThread, _ why: LuaThread.Wake) {
-        guard t.state == .waiting else { return }
+        // A paused thread wakes only by unpause, or by the timer of a pause with a timeout.
+        guard t.state == .waiting || (t.state == .paused && why == .timeout) else { return }
         clearWait(t)
         t.wake = why
         t.state = .ready
@@ -239,13 +241,20 @@ public final class Kernel: LuaHandle {
         t.timerArmed = true
     }
 
-    /// pause(): waits with nothing registered; only `unpause` (or kill, alarm) ends it.
-    func pause(_ t: LuaThread) {
+    /// pause(): waits with nothing registered; only `unpause` (or kill, alarm) ends it, or
+    /// with a `timeout` (seconds; negative: none) the thread's timer, as for every timed wait.
+    func pause(_ t: LuaThread, timeout: Double = -1) {
+        if timeout >= 0 {
+            park(t, timeout: timeout)
+        } else {
+            t.waitGeneration &+= 1  // a stale zero-timeout entry must not end this pause
+        }
         t.state = .paused
         t.wake = .none
     }
 
     func unpause(_ t: LuaThread, from lua: Lua, values n: Int32) {
+        clearWait(t)  // a pause with a timeout: its timer
         lua_xmove(lua.L, t.co, n)
         t.nargs = n
         t.state = .ready
@@ -286,10 +295,6 @@ public final class Kernel: LuaHandle {
         if !retired.isEmpty {
             for w in retired { w.detach() }
             retired.removeAll()
-        }
-        if !unsettledSignals.isEmpty {
-            for s in unsettledSignals { s.settle() }
-            unsettledSignals.removeAll()
         }
         return (true, !drain(lua))
     }
@@ -405,7 +410,7 @@ public final class Kernel: LuaHandle {
     func finish(_ t: LuaThread, _ lua: Lua, reset: Bool = true) {
         guard t.state != .dead else { return }
         let wasQueued = t.queued
-        if t.state == .waiting { clearWait(t) }
+        if t.state == .waiting || t.state == .paused { clearWait(t) }
         t.state = .dead
         if wasQueued { t.queued = true }  // the queue skips dead threads
         if let a = t.alarm { event_del(a) }
@@ -461,7 +466,7 @@ public final class Kernel: LuaHandle {
     func alarmFired(_ t: LuaThread) {
         disarmAlarm(t)
         guard t.state != .dead, t.state != .running else { return }
-        if t.state == .waiting { clearWait(t) }
+        if t.state == .waiting || t.state == .paused { clearWait(t) }
         t.alarmFired = true
         t.state = .ready
         enqueue(t)
@@ -492,6 +497,13 @@ public final class Kernel: LuaHandle {
     func retire(_ w: IOWatcher) {
         retired.append(w)
         if watchers[w.fd] === w { watchers[w.fd] = nil }
+    }
+
+    /// Starts telling `fd`'s watcher about a reset or hang-up (see HangupMonitor). False
+    /// when that cannot be done: then its reader must always ask the kernel.
+    func watchHangups(_ fd: Int32) -> Bool {
+        if hangups == nil { hangups = HangupMonitor(kernel: self) }
+        return hangups?.watch(fd) ?? false
     }
 
     // MARK: embedding
@@ -533,12 +545,15 @@ public final class Kernel: LuaHandle {
         guard let b = base, !running else { return }
         killAll(lua)
         for w in watchers.values { w.detach() }
+        hangups?.close()
+        hangups = nil
         for w in retired { w.detach() }
         retired.removeAll()
         watchers.removeAll()
         for s in signalWatchers.values { s.detach() }
         signalWatchers.removeAll()
-        unsettledSignals.removeAll()
+        existingSignalReceiver?.close()
+        existingSignalReceiver = nil
         for e in extensions.values { e.kernelClosing() }
         extensions.removeAll()
         lua.unref(errorHandlerRef); errorHandlerRef = LUA_NOREF

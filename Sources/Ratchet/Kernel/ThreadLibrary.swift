@@ -1,5 +1,6 @@
 import CLua
 import CLibEvent
+import CRatchetShims
 import Glibc
 
 /// `ratchet.thread`: functions that act on the kernel running the calling thread.
@@ -7,7 +8,7 @@ enum ThreadLibrary {
     static func open(_ lua: Lua) {
         lua.pushLibrary([
             ("attach", attach), ("attach_background", attachBackground), ("wait_all", waitAll),
-            ("space", space), ("self", self_), ("timer", timer), ("alarm", alarm),
+            ("space", space), ("kernel_space", kernelSpace), ("self", self_), ("timer", timer), ("alarm", alarm),
             ("pause", pause), ("unpause", unpause), ("block_on", blockOn), ("sigwait", sigwait),
             ("kill", kill), ("kill_all", killAll), ("yield", yield),
         ])
@@ -76,6 +77,20 @@ enum ThreadLibrary {
         return KernelLibrary.space(lua, k, thread: 2, premade: 1)
     }
 
+    /// The key of the kernel-wide value in the kernel's space table (threads are the others).
+    private static let kernelSpaceKey = UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+
+    /// kernel_space([premade]): the running kernel's scratch value, shared by all its threads
+    /// and dropped when it closes (an extension: per-kernel state of Lua modules, such as the
+    /// HTTP client's default connection pool).
+    static let kernelSpace: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        lua.arguments(1)
+        guard let k = Kernel.running(lua) else { return noKernel(lua, "kernel_space") }
+        lua.push(lightUserdata: kernelSpaceKey)
+        return KernelLibrary.space(lua, k, thread: 2, premade: 1)
+    }
+
     static let self_: LuaImpl = { L, _, _ in
         if lua_pushthread(L) == 1 { lua_settop(L, -2); lua_pushnil(L) }
         return 1
@@ -118,14 +133,21 @@ enum ThreadLibrary {
         return 0
     }
 
-    /// pause(): returns the values given to unpause.
+    /// pause([timeout]): returns the values given to unpause; ETIMEDOUT when `timeout`
+    /// seconds pass first (an extension: a waiter for something another thread hands over).
     static let pause: LuaImpl = { L, status, _ in
         let lua = Lua(L)
-        if status == LUA_YIELD { return lua.top }
+        if status == LUA_YIELD {
+            if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.thread.pause()", "pause") }
+            return lua.top
+        }
+        lua.arguments(1)
+        let (timeout, bad) = lua.duration(1, optional: true)
+        if let bad { return bad }
         let (t, err) = caller(lua, "pause")
         guard let t else { return err }
         lua.setTop(0)
-        t.kernel.pause(t)
+        t.kernel.pause(t, timeout: timeout)
         return Status.yield()
     }
 
@@ -192,7 +214,10 @@ enum ThreadLibrary {
         if let bad { return bad }
         let (t, err) = caller(lua, "sigwait")
         guard let t else { return err }
-        t.kernel.signalWatcher(sig).add(t)
+        guard t.kernel.signalWatcher(sig).add(t) else {
+            return lua.raiseError("ratchet.thread.sigwait()", "EINVAL",
+                                  "Cannot wait for signal \(sig): it cannot be caught, or \(RATCHET_SIGNAL_SLOTS) kernels already wait for signals.")
+        }
         t.kernel.park(t, timeout: timeout)
         return Status.yield()
     }

@@ -1,4 +1,5 @@
 import CLua
+import CRatchetShims
 import Glibc
 
 /// `ratchet.exec`: child processes with yielding pipes, `wait` and `communicate`.
@@ -135,7 +136,9 @@ enum ExecLibrary {
         if timedOut { return lua.raiseTimeout(name, "wait") }
         guard let t else { return Kernel.notInThread(lua, name) }
         let k = t.kernel
-        k.signalWatcher(SIGCHLD).add(t)
+        guard k.signalWatcher(SIGCHLD).add(t) else {
+            return lua.raiseError(name, "EAGAIN", "Cannot wait for SIGCHLD: \(RATCHET_SIGNAL_SLOTS) kernels already wait for signals.")
+        }
         k.park(t, timeout: lua.remaining(timeout: timeout, slot: deadlineSlot))
         // A SIGCHLD that came before the watcher was added went nowhere: look once more.
         if case .exited = p.poll() { k.wake(t, .signal) }

@@ -222,11 +222,12 @@ enum SocketMethods {
             case .failed: return .raised
             }
         }
-        // A short read drained a stream socket; until the next read edge a recv would only
-        // say EAGAIN, so park at once (one syscall per message saved). Not for datagrams
-        // (a short read says nothing about the next one) nor after the peer closed.
+        // A short read drained a stream socket; until the next read edge (or a reset or
+        // hang-up, which the watcher learns of) a recv would only say EAGAIN, so park at
+        // once (one syscall per message saved). Not for datagrams (a short read says
+        // nothing about the next one) nor after the peer closed.
         let stream = s.isStream
-        if stream, let w = s.watcher, w.readArmed, !w.readReady, !w.peerClosed {
+        if stream, let w = s.watcher, w.mayParkWithoutRead {
             return .wouldBlock(write: false)
         }
         let buf = ReceiveBuffer.pointer

@@ -12,6 +12,7 @@ struct LibZMQ {
 
     let ctx_new: @convention(c) () -> UnsafeMutableRawPointer?
     let ctx_term: @convention(c) (UnsafeMutableRawPointer?) -> Int32
+    let ctx_set: @convention(c) (UnsafeMutableRawPointer?, Int32, Int32) -> Int32
     let socket: @convention(c) (UnsafeMutableRawPointer?, Int32) -> Socket?
     let close: @convention(c) (Socket?) -> Int32
     let bind: @convention(c) (Socket?, UnsafePointer<CChar>?) -> Int32
@@ -60,7 +61,7 @@ struct LibZMQ {
             return unsafeBitCast(p, to: T.self)
         }
         let lib = LibZMQ(
-            ctx_new: fn("zmq_ctx_new"), ctx_term: fn("zmq_ctx_term"), socket: fn("zmq_socket"),
+            ctx_new: fn("zmq_ctx_new"), ctx_term: fn("zmq_ctx_term"), ctx_set: fn("zmq_ctx_set"), socket: fn("zmq_socket"),
             close: fn("zmq_close"), bind: fn("zmq_bind"), connect: fn("zmq_connect"),
             setsockopt: fn("zmq_setsockopt"), getsockopt: fn("zmq_getsockopt"), send: fn("zmq_send"),
             msg_init: fn("zmq_msg_init"), msg_recv: fn("zmq_msg_recv"), msg_data: fn("zmq_msg_data"),

@@ -26,8 +26,50 @@ enum ZMQContext {
             return .failure(LibZMQ.LoadError(code: ZMQErrno.name(e) ?? "EINVAL", errno: e, syscall: "zmq_ctx_new",
                                              description: zmq.strerror(e).map { String(cString: $0) } ?? "zmq_ctx_new failed"))
         }
+        // One slot more than Lua may use: InprocConnections needs a socket of its own.
+        _ = zmq.ctx_set(c, ZMQ_MAX_SOCKETS, socketLimit + 1)
         context = c
         return .success(c)
+    }
+
+    /// Sockets Lua may hold at once: libzmq's default ZMQ_MAX_SOCKETS.
+    static let socketLimit: Int32 = 1023
+    nonisolated(unsafe) private static var liveSockets: Int32 = 0
+
+    /// Counts a new socket; false when `socketLimit` are open already.
+    static func claimSocket() -> Bool {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        guard liveSockets < socketLimit else { return false }
+        liveSockets += 1
+        return true
+    }
+
+    /// zmq_socket, waiting up to 0.2 s while libzmq says EMFILE: closed sockets give their
+    /// slots back only once libzmq's reaper thread has collected them, which a loop that
+    /// closes and opens sockets quickly can outrun (the count in `claimSocket` is below the
+    /// limit, so the slots are coming back).
+    static func socket(_ ctx: UnsafeMutableRawPointer, _ type: Int32) -> LibZMQ.Socket? {
+        for _ in 0..<200 {
+            if let h = zmq.socket(ctx, type) { return h }
+            guard zmq.errno() == EMFILE else { return nil }
+            usleep(1000)
+        }
+        return zmq.socket(ctx, type)
+    }
+
+    static func releaseSocket() {
+        pthread_mutex_lock(lock)
+        liveSockets -= 1
+        pthread_mutex_unlock(lock)
+    }
+
+    /// The context if it exists (never creates one: a socket closed after its context
+    /// ended must not start another).
+    static var current: UnsafeMutableRawPointer? {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
+        return context
     }
 
     static func retain() {

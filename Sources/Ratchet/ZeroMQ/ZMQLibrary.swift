@@ -59,8 +59,14 @@ enum ZMQLibrary {
         case .success(let c): ctx = c
         case .failure(let e): return lua.raiseZMQUnavailable("ratchet.zmqsocket.new()", e)
         }
-        guard let h = zmq.socket(ctx, type) else {
-            return lua.raiseZMQ("ratchet.zmqsocket.new()", "zmq_socket", zmq.errno())
+        guard ZMQContext.claimSocket() else {
+            return lua.raiseError("ratchet.zmqsocket.new()", "EMFILE",
+                                  "ZeroMQ allows \(ZMQContext.socketLimit) sockets at once (ZMQ_MAX_SOCKETS); close one first.")
+        }
+        guard let h = ZMQContext.socket(ctx, type) else {
+            let e = zmq.errno()
+            ZMQContext.releaseSocket()
+            return lua.raiseZMQ("ratchet.zmqsocket.new()", "zmq_socket", e)
         }
         var linger = defaultLinger
         _ = zmq.setsockopt(h, ZMQ_LINGER, &linger, MemoryLayout<Int32>.size)
@@ -123,8 +129,9 @@ enum ZMQLibrary {
         guard let s = socket(lua) else { return notSocket(lua) }
         guard let endpoint = lua.string(2) else { return lua.typeError(2, "string") }
         guard let h = s.handle else { return closedError(lua, "\(function)") }
-        let rc = bind ? zmq.bind(h, endpoint) : zmq.connect(h, endpoint)
-        let e = zmq.errno()
+        let (rc, e) = InprocConnections.isInproc(endpoint)
+            ? InprocConnections.attach(s, h, endpoint, bind: bind)
+            : (bind ? zmq.bind(h, endpoint) : zmq.connect(h, endpoint), zmq.errno())
         s.settle()
         guard rc == 0 else {
             return lua.raiseZMQ(function, bind ? "zmq_bind" : "zmq_connect", e, detail: "\"\(endpoint)\"")

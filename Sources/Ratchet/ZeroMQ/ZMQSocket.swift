@@ -23,6 +23,8 @@ final class ZMQSocket: LuaHandle {
     /// Seconds, or -1 for none; applies to send and recv.
     @exclusivity(unchecked) var timeout: Double = -1
     @exclusivity(unchecked) var watcher: IOWatcher?
+    /// The inproc endpoints it connected to (see InprocConnections).
+    var inprocEndpoints: [String] = []
     /// The message recv and recv_all receive into: initialized once, so a receive costs no
     /// zmq_msg_init/zmq_msg_close (zmq_msg_recv releases the previous part itself, as
     /// libzmq's own perf tools rely on). It keeps the last part received until the next
@@ -118,6 +120,11 @@ final class ZMQSocket: LuaHandle {
         fd = -1
         releaseMessage()
         _ = zmq.close(h)
+        ZMQContext.releaseSocket()
+        if !inprocEndpoints.isEmpty {
+            InprocConnections.closed(inprocEndpoints)
+            inprocEndpoints = []
+        }
         return true
     }
 
