@@ -2,7 +2,8 @@
 -- timers): a socket woken by data before its timeout, over and over, still times out a full
 -- timeout after its last wait began, never earlier, even though the timer kept from the
 -- first wait fires long before; a shorter timeout after a longer one is not delayed by the
--- longer timer; and a thread that waits without a timeout is not woken by a kept timer.
+-- longer timer; a thread that waits or pauses without a timeout is not woken by a kept
+-- timer, and a pause with one times out on time.
 local ratchet = require "ratchet"
 local helper = require "helper"
 local socket, thread = ratchet.socket, ratchet.thread
@@ -37,6 +38,21 @@ helper.run(function()
     a:set_timeout(-1)
     thread.attach(function() thread.timer(0.4); b:send("late") end)
     helper.eq(a:recv(), "late", "no timeout without one set, after the kept timer fired")
+
+    -- 4. pause: a kept timer ends neither a pause without a timeout nor delays one with it
+    local me = thread.self()
+    a:set_timeout(0.2)
+    thread.attach(function() thread.timer(0.01); b:send("w") end)
+    helper.eq(a:recv(), "w", "woken by data")
+    thread.attach(function() thread.timer(0.4); thread.unpause(me, "unpaused") end)
+    helper.eq(thread.pause(), "unpaused", "a pause without a timeout outlives the kept timer")
+    a:set_timeout(5)
+    thread.attach(function() thread.timer(0.01); b:send("v") end)
+    helper.eq(a:recv(), "v", "woken by data")
+    t0 = ratchet.now()
+    helper.raises("ETIMEDOUT", thread.pause, 0.1)
+    waited = ratchet.now() - t0
+    assert(waited >= 0.09 and waited < 0.5, "a pause's timeout is on time: " .. waited)
     a:close(); b:close()
 end)
 print("ok")

@@ -171,7 +171,7 @@ public final class Kernel: LuaHandle {
         t.countsAsPending = pending || (timeout ?? -1) >= 0
         if t.countsAsPending { pendingCount += 1 }
         t.waitGeneration &+= 1
-        t.waitDeadline = .infinity
+        t.timer?.pointee.deadline = .infinity
         if let s = timeout, s >= 0 {
             if s == 0 { zeroWaiters.append((t, t.waitGeneration)) } else { armTimer(t, s) }
         }
@@ -204,7 +204,7 @@ public final class Kernel: LuaHandle {
             for s in t.sources { s.removeWaiter(t) }
             t.sources.removeAll(keepingCapacity: true)
         }
-        // the timer stays armed (lazily): see armTimer
+        t.timer?.pointee.deadline = .infinity   // the timer stays armed (lazily): see armTimer
         if t.countsAsPending { pendingCount -= 1; t.countsAsPending = false }
     }
 
@@ -215,15 +215,20 @@ public final class Kernel: LuaHandle {
     /// and event_del per timeout instead of per message.
     private func armTimer(_ t: LuaThread, _ seconds: Double) {
         let due = monotonicSeconds() + seconds
-        t.waitDeadline = due
-        if t.timerArmed && t.timerDue <= due && due - t.timerDue <= seconds * 0.5 { return }
-        if t.timer == nil {
-            t.timer = event_new(base, -1, 0, threadTimerFired, Unmanaged.passUnretained(t).toOpaque())
+        let timer: UnsafeMutablePointer<WaitTimer>
+        if let existing = t.timer {
+            timer = existing
+        } else {
+            timer = .allocate(capacity: 1)
+            timer.initialize(to: WaitTimer(event: event_new(base, -1, 0, threadTimerFired, Unmanaged.passUnretained(t).toOpaque())))
+            t.timer = timer
         }
+        timer.pointee.deadline = due
+        if timer.pointee.armed && timer.pointee.due <= due && due - timer.pointee.due <= seconds * 0.5 { return }
         var tv = timeval(seconds)
-        event_add(t.timer, &tv)
-        t.timerDue = due
-        t.timerArmed = true
+        event_add(timer.pointee.event, &tv)
+        timer.pointee.due = due
+        timer.pointee.armed = true
     }
 
     /// The thread's timer fired: a timeout if the thread still waits with this deadline,
@@ -231,14 +236,16 @@ public final class Kernel: LuaHandle {
     /// later than the timer kept for it (measured from the timer's own due time, so a wait
     /// times out exactly when a timer armed for it alone would have).
     fileprivate func timerFired(_ t: LuaThread) {
-        t.timerArmed = false
-        guard t.state == .waiting, t.waitDeadline != .infinity else { return }
-        let rest = t.waitDeadline - t.timerDue
+        guard let timer = t.timer else { return }
+        timer.pointee.armed = false
+        let deadline = timer.pointee.deadline
+        guard t.state == .waiting || t.state == .paused, deadline != .infinity else { return }
+        let rest = deadline - timer.pointee.due
         if rest <= 0 { wake(t, .timeout); return }
         var tv = timeval(rest)
-        event_add(t.timer, &tv)
-        t.timerDue = t.waitDeadline
-        t.timerArmed = true
+        event_add(timer.pointee.event, &tv)
+        timer.pointee.due = deadline
+        timer.pointee.armed = true
     }
 
     /// pause(): waits with nothing registered; only `unpause` (or kill, alarm) ends it, or
@@ -248,6 +255,7 @@ public final class Kernel: LuaHandle {
             park(t, timeout: timeout)
         } else {
             t.waitGeneration &+= 1  // a stale zero-timeout entry must not end this pause
+            t.timer?.pointee.deadline = .infinity   // nor a timer kept from an earlier wait
         }
         t.state = .paused
         t.wake = .none

@@ -7,7 +7,7 @@ public final class LuaThread {
     /// Why a waiting thread was woken; read by the Swift function that parked it.
     public enum Wake: Equatable { case none, ready(Int), timeout, signal }
 
-    // Every idle connection has one of these, so the object is kept at 104 bytes (a 112-byte
+    // Every idle connection has one of these, so the object is kept at 88 bytes (a 96-byte
     // malloc chunk): rarely used state lives in `rare`, created on first use, and `wake` is
     // packed into one word.
     /// Unmanaged so blocking calls borrow the kernel without reference counting.
@@ -17,8 +17,8 @@ public final class LuaThread {
     /// The I/O watcher the thread is parked on (the usual wait), unretained: watchers
     /// outlive their waits. Other sources are in `rare.sources`.
     @exclusivity(unchecked) var ioSource: Unmanaged<IOWatcher>?
-    /// The per-thread timeout timer, created on the first wait with a timeout.
-    @exclusivity(unchecked) var timer: OpaquePointer?
+    /// The per-thread timeout timer, created on the first wait with a timeout (Kernel.armTimer).
+    @exclusivity(unchecked) var timer: UnsafeMutablePointer<WaitTimer>?
     @exclusivity(unchecked) private var rare: RareState?
     /// `wake`, packed: a token (>= 0) for .ready, or one of the negative codes below.
     @exclusivity(unchecked) private var wakeWord = LuaThread.wakeNone
@@ -33,11 +33,6 @@ public final class LuaThread {
     /// Counts toward deadlock detection: a thread parked on something that can fire.
     @exclusivity(unchecked) var countsAsPending = false
     @exclusivity(unchecked) var killRequested = false
-    @exclusivity(unchecked) var timerArmed = false
-    /// When the armed timer fires, and when the current wait times out (infinity: no
-    /// timeout), on monotonicSeconds(): the timer may be one left from an earlier wait.
-    @exclusivity(unchecked) var timerDue: Double = 0
-    @exclusivity(unchecked) var waitDeadline: Double = .infinity
 
     init(kernel: Kernel, co: OpaquePointer, ref: Int32, background: Bool) {
         self.kernelRef = .passUnretained(kernel)
@@ -121,9 +116,20 @@ public final class LuaThread {
     }
 
     func freeEvents() {
-        if let t = timer { event_free(t); timer = nil }
+        if let t = timer { event_free(t.pointee.event); t.deallocate(); timer = nil }
         if let a = alarm { event_free(a); alarm = nil }
     }
+}
+
+/// A thread's timeout timer, kept lazily across waits (see Kernel.armTimer); allocated on
+/// the thread's first wait with a timeout, so threads that never use one do not pay for it.
+struct WaitTimer {
+    let event: OpaquePointer
+    /// Whether the event is pending, and when it fires (monotonicSeconds()).
+    var armed = false
+    var due: Double = 0
+    /// When the current wait times out; infinity when it has no timeout or has ended.
+    var deadline: Double = .infinity
 }
 
 /// Anything a thread can be parked on. When the thread wakes for any reason, every source
