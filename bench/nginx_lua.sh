@@ -51,4 +51,4 @@ http {
     }
 }
 CONF
-exec nginx -p "$dir" -c "$dir/nginx.conf" -e stderr
+exec ${NGINX_WRAP:-} nginx -p "$dir" -c "$dir/nginx.conf" -e stderr

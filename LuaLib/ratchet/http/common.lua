@@ -133,22 +133,14 @@ common.reasons = {
     [503] = "Service Unavailable", [504] = "Gateway Timeout", [505] = "HTTP Version Not Supported",
 }
 
--- The Date header line, formatted at most once a second.
-local date_time, date_line, date_value = -1, "", ""
-function common.date_line()
-    local now = os.time()
-    if now ~= date_time then
-        date_time = now
-        date_value = os.date("!%a, %d %b %Y %H:%M:%S GMT", now)
-        date_line = "Date: " .. date_value .. "\r\n"
-    end
-    return date_line
-end
+-- The Date header line, "Date: <IMF-fixdate>\r\n" for now: formatted natively, the same code
+-- the response-head builder uses (Sources/Ratchet/HTTP/HTTPDate.swift).
+local date_line = require("ratchet").httpwire.date_line
+common.date_line = date_line
 
 --- The Date header's value (HTTP/2 sends fields, not lines).
 function common.http_date()
-    common.date_line()
-    return date_value
+    return string.sub(date_line(), 7, -3)
 end
 
 --- fill(obj, need, recv) → true once `need` unread bytes are in obj.buf from obj.pos (what

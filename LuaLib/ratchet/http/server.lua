@@ -9,8 +9,7 @@ local h2 = require "ratchet.http.h2_server"
 local find, sub, byte, lower, format = string.find, string.sub, string.byte, string.lower, string.format
 local concat = table.concat
 local pcall, type, rawget, tostring, tonumber = pcall, type, rawget, tostring, tonumber
-local parse_fields, has_token, reasons, date_line = common.parse_fields, common.has_token,
-    common.reasons, common.date_line
+local parse_fields, reasons, date_line = common.parse_fields, common.reasons, common.date_line
 local headers_metatable = common.headers_metatable
 local setmetatable, next = setmetatable, next
 -- request heads into Lua tables and response heads into strings, natively (Sources/Ratchet/HTTP)
@@ -127,6 +126,17 @@ local function fill(c, buf, pos, need)
     return concat(parts, "", 1, n), 1
 end
 
+-- The first n strings of parts joined. Up to four (a 64 KB body usually comes in three or
+-- four reads) with one `..` expression: Lua copies them straight into the new string, where
+-- table.concat copies through a growing buffer (three copies of a large body, and three
+-- times the garbage).
+local function join(parts, n)
+    if n == 2 then return parts[1] .. parts[2] end
+    if n == 3 then return parts[1] .. parts[2] .. parts[3] end
+    if n == 4 then return parts[1] .. parts[2] .. parts[3] .. parts[4] end
+    return concat(parts, "", 1, n)
+end
+
 -- A Content-Length body not complete in buf (from pos): returns it and what follows it (buf,
 -- pos), or nil at EOF. The pieces are joined once, into the body itself when nothing follows
 -- (a large body is copied once, not into a buffer and then out of it).
@@ -139,7 +149,7 @@ local function read_body(c, buf, pos, length)
         parts[n] = d
         have = have + #d
     end
-    local all = concat(parts, "", 1, n)
+    local all = join(parts, n)
     if have == length then return all, "", 1 end
     return sub(all, 1, length), all, length + 1
 end
@@ -273,24 +283,29 @@ end
 -- (already checked by dispatch), appended to the output. Returns false if the connection
 -- must close after it; nil and a message (nothing appended) if the response would split
 -- (CR, LF or NUL in its reason, names or values).
-local function add_response(c, res, ncode, minor, head_only, keep)
+-- `direct`: nothing more is waiting to be answered, so with nothing queued either the head
+-- goes out at once from native code (build_head with the socket), never a Lua string.
+local function add_response(c, res, ncode, minor, head_only, keep, direct)
     local data = res.data
     if ncode < 200 or ncode == 204 or ncode == 304 then data = nil end   -- nor framing: the builder knows
     local code, message, hdrs = res.code or 200, res.message or reasons[ncode] or "", res.headers
+    local sock = direct and c.nout == 0 and c.sock or nil
     local head, chunked
-    head, keep, chunked = build_head(minor, code, message, hdrs, data, keep, head_only, date_line())
+    head, keep, chunked = build_head(minor, code, message, hdrs, data, keep, head_only, nil, sock)
     if head == false then
         -- values the native code leaves to tostring (metamethods may run)
         if type(message) ~= "string" then message = tostring(message) end
         local t = type(data)
         if t ~= "string" and t ~= "function" and data ~= nil then data = tostring(data) end
         head, keep, chunked = build_head(minor, code, message, hdrs and stringified(hdrs), data, keep, head_only,
-            date_line())
+            nil, sock)
     end
     if not head then return nil, keep end
-    local n = c.nout + 1
-    c.out[n] = head
-    c.nout = n
+    if head ~= "" then   -- what a direct send left over goes first
+        local n = c.nout + 1
+        c.out[n] = head
+        c.nout = n
+    end
     if not head_only then
         if chunked ~= nil then
             send_stream(c, data, chunked)
@@ -454,14 +469,18 @@ local function serve(self, c)
     local buf, pos = h2.start(self, c, h2_io), 1
     c.deadline = nil
     if not buf then return end
+    local sock, sock_recv = c.sock, c.recv
     while true do
         if pos > #buf then
             if c.nout > 0 then flush(c) end
             c.stage = "idle"
-            buf, pos = recv(c), 1
+            -- recv(c) without the call when no deadline runs and the timeout is set already
+            if c.deadline or c.timeout ~= c.wait then buf = recv(c) else buf = sock_recv(sock, RECV_SIZE) end
+            pos = 1
             if buf == "" then return end
         end
-        local method, uri, minor, headers, nxt, nfields = parse_head(buf, pos, max_head, max_headers)
+        local method, uri, minor, headers, nxt, nfields, keep, special =
+            parse_head(buf, pos, max_head, max_headers, headers_metatable)
         if not method then
             if method == nil then fail(c, uri, minor) end
             -- incomplete (after any blank lines, which are ignored: RFC 9112 2.2)
@@ -479,25 +498,25 @@ local function serve(self, c)
         do
             local head_bytes = nxt - pos
             pos = nxt
-            -- the header table has no metatable yet: plain indexing finds what is there only
-            local conn, te, cl, expect = headers.connection, headers["transfer-encoding"],
-                headers["content-length"], headers.expect
-            local keep
-            if minor == 1 then
-                keep = not (conn and has_token(conn, "close"))
-                local host = headers.host
-                if not host or #host > 1 then fail(c, 400, minor) end   -- a comma in it: the parser's 400
-            else
-                keep = conn ~= nil and has_token(conn, "keep-alive")
-            end
-            setmetatable(headers, headers_metatable)
-            local length, chunked
-            if te or cl then length, chunked = framing(c, te, cl, minor, max_body) end
-            if expect then
-                if minor == 0 then
-                    expect = nil
-                elseif #expect > 1 or lower(expect[1]) ~= "100-continue" then
-                    fail(c, 417, minor)
+            -- keep-alive was decided by the parser; a head with body framing, Expect or a
+            -- missing or repeated Host is checked here
+            local length, chunked, expect
+            if special then
+                -- the header table has no metatable yet: plain indexing finds what is there only
+                local te, cl = headers["transfer-encoding"], headers["content-length"]
+                expect = headers.expect
+                if minor == 1 then
+                    local host = headers.host
+                    if not host or #host > 1 then fail(c, 400, minor) end   -- a comma in it: the parser's 400
+                end
+                setmetatable(headers, headers_metatable)
+                if te or cl then length, chunked = framing(c, te, cl, minor, max_body) end
+                if expect then
+                    if minor == 0 then
+                        expect = nil
+                    elseif #expect > 1 or lower(expect[1]) ~= "100-continue" then
+                        fail(c, 417, minor)
+                    end
                 end
             end
             -- the body
@@ -538,10 +557,11 @@ local function serve(self, c)
             if ncode == 101 and res.upgrade then return upgrade(self, c, res, minor, buf, pos) end
             local head_only = method == "HEAD"
             keep = keep and not self.draining
-            local kept, refused = add_response(c, res, ncode, minor, head_only, keep)
+            local direct = pos > #buf
+            local kept, refused = add_response(c, res, ncode, minor, head_only, keep, direct)
             if kept == nil then
                 report(self, "handler for " .. method .. " returned a response that would split: " .. refused)
-                kept = add_response(c, INTERNAL_ERROR, 500, minor, head_only, keep)
+                kept = add_response(c, INTERNAL_ERROR, 500, minor, head_only, keep, direct)
             end
             if not kept then
                 c.linger = pos <= #buf

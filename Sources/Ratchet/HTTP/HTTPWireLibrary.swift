@@ -1,8 +1,10 @@
 /// `ratchet.httpwire`: the native parts of `ratchet.http.server`'s per-request work
 /// (request heads into Lua tables, response heads into strings). Internal to the Lua HTTP
-/// modules; its functions trust the limits they are given and raise only argument errors.
+/// modules; its functions trust the limits they are given and raise only argument errors
+/// (and a send error of the socket given to build_response_head).
 enum HTTPWireLibrary {
     static func open(_ lua: Lua) -> Int32 {
-        lua.pushLibrary([("parse_request_head", RequestHead.parse), ("build_response_head", ResponseHead.build)])
+        lua.pushLibrary([("parse_request_head", RequestHead.parse), ("build_response_head", ResponseHead.build),
+                          ("date_line", HTTPDate.dateLine)])
     }
 }

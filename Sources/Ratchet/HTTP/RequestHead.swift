@@ -10,18 +10,17 @@ import Glibc
 enum RequestHead {
     static let CR: UInt8 = 13, LF: UInt8 = 10, SP: UInt8 = 32, HT: UInt8 = 9
 
-    /// RFC 9110 tchar: `!#$%&'*+-.^_`|~`, digits and letters.
+    /// RFC 9110 tchar: `!#$%&'*+-.^_`|~`, digits and letters (a bit per byte below 128: a
+    /// shift and a test per byte where a switch cost a dozen instructions).
     @inline(__always) static func isToken(_ c: UInt8) -> Bool {
-        switch c {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
-        default: return false
-        }
+        c < 64 ? (0x03FF_6CFA_0000_0000 as UInt64) &>> UInt64(c) & 1 != 0
+            : c < 128 && (0x57FF_FFFF_C7FF_FFFE as UInt64) &>> UInt64(c &- 64) & 1 != 0
     }
 
-    /// Bytes a field value may not contain (h11: NUL and whitespace other than SP and HTAB).
+    /// Bytes a field value may not contain (h11: NUL and whitespace other than SP and HTAB):
+    /// NUL, LF, VT, FF, CR, all below 14.
     @inline(__always) static func isBadValueByte(_ c: UInt8) -> Bool {
-        c == 0 || c == LF || c == CR || c == 0x0B || c == 0x0C
+        c < 14 && (0x3C01 as UInt32) &>> UInt32(c) & 1 != 0
     }
 
     /// Index of the first "\r\n\r\n" at or after `from`, or nil.
@@ -37,21 +36,27 @@ enum RequestHead {
         return nil
     }
 
-    /// parse(buf, pos, max_header_bytes, max_headers):
+    /// parse(buf, pos, max_header_bytes, max_headers[, metatable]):
     ///   method, target, minor version (0 or 1), headers, position after the head, number of
-    ///   fields — a complete head; or false, start — no complete head yet (`start` skips blank lines
+    ///   fields, keep, special — a complete head; or false, start — no complete head yet (`start` skips blank lines
     ///   before a request line, RFC 9112 2.2); or nil, status[, minor] — 400, 414, 431 or
     ///   505 (with the request's minor version once the request line was read).
-    /// Header names are lower-cased; each maps to the array of its values in order (the table
-    /// has no metatable yet: the caller reads the fields it needs with plain indexing first).
+    /// Header names are lower-cased; each maps to the array of its values in order.
     /// A Host value naming more than one host ("a, b") is a 400 (RFC 9112 3.2).
+    /// `keep`: whether the Connection fields let the connection persist (HTTP/1.1: no "close"
+    /// token; HTTP/1.0: a "keep-alive" token). `special`: the head has Content-Length,
+    /// Transfer-Encoding or Expect, or is HTTP/1.1 without exactly one Host field: the caller
+    /// checks it field by field (the table has no metatable then, so plain indexing finds only
+    /// what is there). Otherwise the table gets `metatable`: most requests need no Lua-side
+    /// look at their fields at all.
     static let parse: LuaImpl = { L, _, _ in
         let lua = Lua(L)
-        lua.arguments(4)
+        lua.arguments(5)
         guard let b = lua.bytes(1) else { return lua.typeError(1, "string") }
         guard let pos = lua.integer(2) else { return lua.typeError(2, "number") }
         guard let maxHead = lua.integer(3) else { return lua.typeError(3, "number") }
         guard let maxHeaders = lua.integer(4) else { return lua.typeError(4, "number") }
+        guard lua.type(5) == LUA_TTABLE || lua.isNoneOrNil(5) else { return lua.typeError(5, "table") }
         let n = b.count
         var start = max(pos - 1, 0)
         while start + 1 < n && b[start] == CR && b[start + 1] == LF { start += 2 }
@@ -61,7 +66,7 @@ enum RequestHead {
             return 2
         }
         func fail(_ code: Int, minor: Int? = nil) -> Int32 {
-            lua.setTop(4)
+            lua.setTop(5)
             lua.pushNil()
             lua.push(code)
             guard let minor else { return 2 }
@@ -96,17 +101,27 @@ enum RequestHead {
         lua.push(bytes: b.baseAddress! + start, count: methodEnd - start)
         lua.push(bytes: b.baseAddress! + targetStart, count: targetEnd - targetStart)
         lua.push(minor)
-        lua.newTable(nrec: 8)
-        let headers = lua.top
         var p = lineEnd + 2
         let stop = he + 2
+        // sized for its fields (one per line): the table is the request's largest allocation
+        var lines: Int32 = 0
+        var q = p
+        while q < stop, let nl = memchr(b.baseAddress! + q, Int32(LF), stop - q) {
+            lines += 1
+            q = UnsafeRawPointer(nl) - b.baseAddress! + 1
+        }
+        lua.newTable(nrec: min(lines, 64))
+        let headers = lua.top
         var fields = 0
+        var hosts = 0, special = false, closeToken = false, keepAliveToken = false
         while p < stop {
             // name ":" OWS value OWS CRLF
             let nameStart = p
             var upper = false
-            while p < stop && isToken(b[p]) {
-                if b[p] >= 0x41 && b[p] <= 0x5A { upper = true }
+            while p < stop {
+                let c = b[p]
+                guard isToken(c) else { break }
+                upper = upper || c &- 0x41 < 26   // A-Z
                 p += 1
             }
             let nameEnd = p
@@ -121,8 +136,19 @@ enum RequestHead {
             p += 2
             fields += 1
             if fields > maxHeaders { return fail(431, minor: minor) }
-            if nameEnd - nameStart == 4 && isHost(b, nameStart) && memchr(b.baseAddress! + valueStart, 0x2C, valueEnd - valueStart) != nil {
-                return fail(400, minor: minor)
+            let name = UnsafeRawBufferPointer(start: b.baseAddress! + nameStart, count: nameEnd - nameStart)
+            let value = UnsafeRawBufferPointer(start: b.baseAddress! + valueStart, count: valueEnd - valueStart)
+            switch name.count {
+            case 4 where isHost(b, nameStart):
+                if memchr(b.baseAddress! + valueStart, 0x2C, value.count) != nil { return fail(400, minor: minor) }
+                hosts += 1
+            case 6 where ResponseHead.equalsLower(name, "expect"): special = true
+            case 10 where ResponseHead.equalsLower(name, "connection"):
+                if ResponseHead.hasToken(value, "close") { closeToken = true }
+                if ResponseHead.hasToken(value, "keep-alive") { keepAliveToken = true }
+            case 14 where ResponseHead.equalsLower(name, "content-length"): special = true
+            case 17 where ResponseHead.equalsLower(name, "transfer-encoding"): special = true
+            default: break
             }
             pushName(lua, b.baseAddress! + nameStart, nameEnd - nameStart, lower: upper)
             lua.pushValue(-1)
@@ -139,9 +165,16 @@ enum RequestHead {
                 lua.pop(2)
             }
         }
+        if minor == 1 && hosts != 1 { special = true }
+        if !special && lua.type(5) == LUA_TTABLE {
+            lua.pushValue(5)
+            lua_setmetatable(L, headers)
+        }
         lua.push(he + 5)
         lua.push(fields)
-        return 6
+        lua.push(minor == 1 ? !closeToken : keepAliveToken)
+        lua.push(special)
+        return 8
     }
 
     @inline(__always) static func isHost(_ b: UnsafeRawBufferPointer, _ i: Int) -> Bool {
@@ -154,7 +187,7 @@ enum RequestHead {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { out in
             for k in 0..<count {
                 let c = p.load(fromByteOffset: k, as: UInt8.self)
-                out[k] = c >= 0x41 && c <= 0x5A ? c | 0x20 : c
+                out[k] = c &- 0x41 < 26 ? c | 0x20 : c
             }
             lua.push(bytes: out.baseAddress, count: count)
         }

@@ -10,14 +10,21 @@ enum ResponseHead {
     /// Bodies up to this size go out in the same string as the head; larger ones are sent on
     /// their own rather than copied.
     static let inlineBody = 65536
+    /// Bodies larger than this are sent gathered with the head (sendmsg) when the head is
+    /// sent at once, not copied after it; smaller ones are copied (one plain send is cheaper).
+    static let gatherFrom = 1024
 
     /// What a handler's header name means to the framing.
     enum Special { case none, contentLength, transferEncoding, date, connection }
 
-    /// build(minor, code, reason, headers, data, keep, head_only, date_line):
+    /// build(minor, code, reason, headers, data, keep, head_only[, date_line[, socket]]):
     ///   head, keep[, chunked] — the head (with `data` appended unless `head_only` or larger
     ///   than 64 KiB); `keep` false when the connection must close after this response;
     ///   for a streamed body, `chunked`: whether it must be sent chunked.
+    ///   Without `date_line` the Date line is the current one (HTTPDate). With a `socket`
+    ///   (plain, untraced: nothing else) the head is sent at once, as far as the socket
+    ///   takes it without waiting, and `head` is what is left to send ("" usually): the
+    ///   response never becomes a Lua string, and the caller's send is saved.
     ///   nil, what — the reason, a name or a value holds CR, LF or NUL.
     ///   false — a reason, body, name or value of another type than the ones below: the
     ///   caller converts them with tostring (which may run metamethods, so not here) and
@@ -32,20 +39,32 @@ enum ResponseHead {
 
     static func write(_ lua: Lua, _ stack: UnsafeMutableBufferPointer<UInt8>) -> Int32 {
         let L = lua.L
-        lua.arguments(8)
+        lua.arguments(9)
         guard let minor = lua.integer(1) else { return lua.typeError(1, "number") }
-        guard lua.type(2) == LUA_TNUMBER || lua.type(2) == LUA_TSTRING else { return lua.typeError(2, "string") }
-        let hasHeaders = lua.type(4) == LUA_TTABLE
-        guard hasHeaders || lua.isNoneOrNil(4) else { return lua.typeError(4, "table") }
-        let stream = lua.type(5) == LUA_TFUNCTION
-        let data = lua.bytes(5)
-        guard let reason = lua.bytes(3), stream || data != nil || lua.isNoneOrNil(5) else {
+        let codeType = lua.type(2)
+        guard codeType == LUA_TNUMBER || codeType == LUA_TSTRING else { return lua.typeError(2, "string") }
+        let headersType = lua.type(4)
+        let hasHeaders = headersType == LUA_TTABLE
+        guard hasHeaders || headersType <= LUA_TNIL else { return lua.typeError(4, "table") }
+        let dataType = lua.type(5)
+        let stream = dataType == LUA_TFUNCTION
+        let data = dataType == LUA_TSTRING || dataType == LUA_TNUMBER ? lua.bytes(5) : nil
+        guard let reason = lua.bytes(3), stream || data != nil || dataType <= LUA_TNIL else {
             lua.push(false)   // a reason or body for tostring
             return 1
         }
         var keep = lua.toBool(6)
         let headOnly = lua.toBool(7)
-        guard let date = lua.bytes(8) else { return lua.typeError(8, "string") }
+        let dateType = lua.type(8)
+        guard dateType == LUA_TSTRING || dateType <= LUA_TNIL else { return lua.typeError(8, "string") }
+        let date = dateType == LUA_TSTRING ? lua.bytes(8) : nil
+        let sock: Socket?
+        if lua.type(9) <= LUA_TNIL {
+            sock = nil
+        } else {
+            guard let s = Socket.get(lua, 9) else { return lua.typeError(9, "ratchet.socket") }
+            sock = s
+        }
         if hasForbidden(reason) { lua.pushNil(); lua.push("CR, LF or NUL in the reason phrase"); return 2 }
 
         // 1xx, 204 and 304 carry no body and no Content-Length (RFC 9110 8.6): a 101 with
@@ -74,31 +93,32 @@ enum ResponseHead {
             lua.pushNil()
             while lua_next(L, 4) != 0 {
                 // key at -2, value at -1; the name is converted on a copy (next needs the key)
-                guard lua.type(-2) == LUA_TSTRING || lua.type(-2) == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
+                let keyType = lua.type(-2), valueType = lua.type(-1)
+                guard keyType == LUA_TSTRING || keyType == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
                 lua.pushValue(-2)
                 let name = stringOf(lua, -1)
                 if hasForbidden(name) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header name"); return 2 }
                 let special = classify(name)
                 var closes = false
-                if lua.type(-2) == LUA_TTABLE {
+                if valueType == LUA_TTABLE {
                     let count = lua.rawLen(-2)
                     var k = 1
                     while k <= count {
-                        lua.rawGet(-2, k)
+                        let itemType = lua.rawGet(-2, k)
                         k += 1
-                        guard lua.type(-1) == LUA_TSTRING || lua.type(-1) == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
+                        guard itemType == LUA_TSTRING || itemType == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
                         let value = stringOf(lua, -1)
                         if hasForbidden(value) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header value"); return 2 }
                         out.appendField(name, value)
-                        if special == .connection && hasCloseToken(value) { closes = true }
+                        if special == .connection && hasToken(value, "close") { closes = true }
                         lua.pop()
                     }
                 } else {
-                    guard lua.type(-2) == LUA_TSTRING || lua.type(-2) == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
+                    guard valueType == LUA_TSTRING || valueType == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
                     let value = stringOf(lua, -2)
                     if hasForbidden(value) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header value"); return 2 }
                     out.appendField(name, value)
-                    if special == .connection && hasCloseToken(value) { closes = true }
+                    if special == .connection && hasToken(value, "close") { closes = true }
                 }
                 switch special {
                 case .contentLength: hasLength = true
@@ -126,15 +146,39 @@ enum ResponseHead {
             out.appendDecimal(data?.count ?? 0)
             out.append("\r\n")
         }
-        if !hasDate { out.append(date) }
+        if !hasDate {
+            if let date { out.append(date) } else { HTTPDate.appendLine(&out) }
+        }
         if !keep {
             out.append("Connection: close\r\n")
         } else if minor == 0 {
             out.append("Connection: keep-alive\r\n")
         }
         out.append("\r\n")
-        if let data, !headOnly, data.count <= inlineBody { out.append(data) }
-        lua.push(bytes: out.base, count: out.count)
+        var body = !headOnly && (data?.count ?? 0) <= inlineBody ? data : nil
+        if let small = body, small.count <= gatherFrom { out.append(small); body = nil }   // one plain send
+        var sent = 0
+        if let s = sock, s.encryption == nil, !s.hasTracer, s.fd >= 0 {
+            // head and body in one sendmsg, the body from the Lua string itself (no copy)
+            let head = UnsafeRawBufferPointer(start: out.base, count: out.count)
+            let n = SocketMethods.sendOnce(s, head, body ?? UnsafeRawBufferPointer(start: nil, count: 0))
+            if n >= 0 {
+                sent = n
+            } else if n != -Int(EAGAIN) {
+                return lua.raiseErrno("ratchet.socket.send()", "send", Int32(-n))
+            }
+            if let body, sent >= head.count {   // the rest is the body's alone
+                lua.push(bytes: body.baseAddress.map { $0 + (sent - head.count) }, count: body.count - (sent - head.count))
+                return pushTail(lua, keep, stream, chunked)
+            }
+        }
+        if let body { out.append(body) }
+        lua.push(bytes: out.base + sent, count: out.count - sent)
+        return pushTail(lua, keep, stream, chunked)
+    }
+
+    /// The results after the head: keep[, chunked].
+    @inline(__always) private static func pushTail(_ lua: Lua, _ keep: Bool, _ stream: Bool, _ chunked: Bool) -> Int32 {
         lua.push(keep)
         guard stream else { return 2 }
         lua.push(chunked)
@@ -171,8 +215,9 @@ enum ResponseHead {
         }
     }
 
-    /// Does a comma-separated value hold the token "close" (case-insensitive, blanks around)?
-    static func hasCloseToken(_ v: UnsafeRawBufferPointer) -> Bool {
+    /// Does a comma-separated value hold `token` (lower-case; compared case-insensitively,
+    /// blanks around items ignored)?
+    static func hasToken(_ v: UnsafeRawBufferPointer, _ token: StaticString) -> Bool {
         var i = 0
         let n = v.count
         while i < n {
@@ -181,7 +226,7 @@ enum ResponseHead {
             var a = i, z = e
             while a < z && (v[a] == 32 || v[a] == 9) { a += 1 }
             while z > a && (v[z - 1] == 32 || v[z - 1] == 9) { z -= 1 }
-            if z - a == 5 && equalsLower(UnsafeRawBufferPointer(rebasing: v[a..<z]), "close") { return true }
+            if equalsLower(UnsafeRawBufferPointer(rebasing: v[a..<z]), token) { return true }
             i = e + 1
         }
         return false
@@ -204,8 +249,11 @@ struct ByteWriter {
 
     func release() { if owned { free(base) } }
 
-    private mutating func reserve(_ k: Int) {
-        guard count + k > capacity else { return }
+    @inline(__always) private mutating func reserve(_ k: Int) {
+        if count + k > capacity { grow(k) }
+    }
+
+    @inline(never) private mutating func grow(_ k: Int) {
         capacity = max(capacity * 2, count + k)
         if owned {
             base = realloc(base, capacity)!.assumingMemoryBound(to: UInt8.self)
@@ -217,19 +265,19 @@ struct ByteWriter {
         }
     }
 
-    mutating func append(_ byte: UInt8) {
+    @inline(__always) mutating func append(_ byte: UInt8) {
         reserve(1)
         base[count] = byte
         count += 1
     }
-    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+    @inline(__always) mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard let src = bytes.baseAddress, bytes.count > 0 else { return }
         reserve(bytes.count)
         memcpy(base + count, src, bytes.count)
         count += bytes.count
     }
 
-    mutating func append(_ s: StaticString) {
+    @inline(__always) mutating func append(_ s: StaticString) {
         append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
     }
 

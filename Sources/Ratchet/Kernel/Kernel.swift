@@ -171,6 +171,7 @@ public final class Kernel: LuaHandle {
         t.countsAsPending = pending || (timeout ?? -1) >= 0
         if t.countsAsPending { pendingCount += 1 }
         t.waitGeneration &+= 1
+        t.timer?.pointee.deadline = .infinity
         if let s = timeout, s >= 0 {
             if s == 0 { zeroWaiters.append((t, t.waitGeneration)) } else { armTimer(t, s) }
         }
@@ -203,17 +204,48 @@ public final class Kernel: LuaHandle {
             for s in t.sources { s.removeWaiter(t) }
             t.sources.removeAll(keepingCapacity: true)
         }
-        if t.timerArmed, let tm = t.timer { event_del(tm); t.timerArmed = false }
+        t.timer?.pointee.deadline = .infinity   // the timer stays armed (lazily): see armTimer
         if t.countsAsPending { pendingCount -= 1; t.countsAsPending = false }
     }
 
+    /// Arms the thread's timer for a wait of `seconds`. Lazily, as nginx does: a wait that
+    /// ends before its timeout leaves the timer armed, and the next wait keeps it when it
+    /// fires at most half a timeout early (it then re-arms for the rest, see timerFired):
+    /// a connection that waits with the same timeout for every message pays an event_add
+    /// and event_del per timeout instead of per message.
     private func armTimer(_ t: LuaThread, _ seconds: Double) {
-        if t.timer == nil {
-            t.timer = event_new(base, -1, 0, threadTimerFired, Unmanaged.passUnretained(t).toOpaque())
+        let due = monotonicSeconds() + seconds
+        let timer: UnsafeMutablePointer<WaitTimer>
+        if let existing = t.timer {
+            timer = existing
+        } else {
+            timer = .allocate(capacity: 1)
+            timer.initialize(to: WaitTimer(event: event_new(base, -1, 0, threadTimerFired, Unmanaged.passUnretained(t).toOpaque())))
+            t.timer = timer
         }
+        timer.pointee.deadline = due
+        if timer.pointee.armed && timer.pointee.due <= due && due - timer.pointee.due <= seconds * 0.5 { return }
         var tv = timeval(seconds)
-        event_add(t.timer, &tv)
-        t.timerArmed = true
+        event_add(timer.pointee.event, &tv)
+        timer.pointee.due = due
+        timer.pointee.armed = true
+    }
+
+    /// The thread's timer fired: a timeout if the thread still waits with this deadline,
+    /// nothing for a timer left from an earlier wait, a re-arm when the wait's deadline is
+    /// later than the timer kept for it (measured from the timer's own due time, so a wait
+    /// times out exactly when a timer armed for it alone would have).
+    fileprivate func timerFired(_ t: LuaThread) {
+        guard let timer = t.timer else { return }
+        timer.pointee.armed = false
+        let deadline = timer.pointee.deadline
+        guard t.state == .waiting || t.state == .paused, deadline != .infinity else { return }
+        let rest = deadline - timer.pointee.due
+        if rest <= 0 { wake(t, .timeout); return }
+        var tv = timeval(rest)
+        event_add(timer.pointee.event, &tv)
+        timer.pointee.due = deadline
+        timer.pointee.armed = true
     }
 
     /// pause(): waits with nothing registered; only `unpause` (or kill, alarm) ends it, or
@@ -223,6 +255,7 @@ public final class Kernel: LuaHandle {
             park(t, timeout: timeout)
         } else {
             t.waitGeneration &+= 1  // a stale zero-timeout entry must not end this pause
+            t.timer?.pointee.deadline = .infinity   // nor a timer kept from an earlier wait
         }
         t.state = .paused
         t.wake = .none
@@ -590,8 +623,7 @@ func timeval(_ seconds: Double) -> Glibc.timeval {
 
 private let threadTimerFired: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { _, _, arg in
     let t = Unmanaged<LuaThread>.fromOpaque(arg!).takeUnretainedValue()
-    t.timerArmed = false
-    t.kernel.wake(t, .timeout)
+    t.kernel.timerFired(t)
 }
 
 private let threadAlarmFired: @convention(c) (Int32, Int16, UnsafeMutableRawPointer?) -> Void = { _, _, arg in

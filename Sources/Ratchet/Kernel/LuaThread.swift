@@ -17,8 +17,8 @@ public final class LuaThread {
     /// The I/O watcher the thread is parked on (the usual wait), unretained: watchers
     /// outlive their waits. Other sources are in `rare.sources`.
     @exclusivity(unchecked) var ioSource: Unmanaged<IOWatcher>?
-    /// The per-thread timeout timer, created on the first wait with a timeout.
-    @exclusivity(unchecked) var timer: OpaquePointer?
+    /// The per-thread timeout timer, created on the first wait with a timeout (Kernel.armTimer).
+    @exclusivity(unchecked) var timer: UnsafeMutablePointer<WaitTimer>?
     @exclusivity(unchecked) private var rare: RareState?
     /// `wake`, packed: a token (>= 0) for .ready, or one of the negative codes below.
     @exclusivity(unchecked) private var wakeWord = LuaThread.wakeNone
@@ -33,7 +33,6 @@ public final class LuaThread {
     /// Counts toward deadlock detection: a thread parked on something that can fire.
     @exclusivity(unchecked) var countsAsPending = false
     @exclusivity(unchecked) var killRequested = false
-    @exclusivity(unchecked) var timerArmed = false
 
     init(kernel: Kernel, co: OpaquePointer, ref: Int32, background: Bool) {
         self.kernelRef = .passUnretained(kernel)
@@ -117,9 +116,20 @@ public final class LuaThread {
     }
 
     func freeEvents() {
-        if let t = timer { event_free(t); timer = nil }
+        if let t = timer { event_free(t.pointee.event); t.deallocate(); timer = nil }
         if let a = alarm { event_free(a); alarm = nil }
     }
+}
+
+/// A thread's timeout timer, kept lazily across waits (see Kernel.armTimer); allocated on
+/// the thread's first wait with a timeout, so threads that never use one do not pay for it.
+struct WaitTimer {
+    let event: OpaquePointer
+    /// Whether the event is pending, and when it fires (monotonicSeconds()).
+    var armed = false
+    var due: Double = 0
+    /// When the current wait times out; infinity when it has no timeout or has ended.
+    var deadline: Double = .infinity
 }
 
 /// Anything a thread can be parked on. When the thread wakes for any reason, every source

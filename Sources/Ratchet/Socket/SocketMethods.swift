@@ -307,25 +307,50 @@ enum SocketMethods {
             case .failed: return Status.raise
             }
         }
+        let n = sendOnce(s, data)
+        if n >= 0 {
+            if n == data.count {
+                guard s.trace(lua, 1, "send", arg: 2) else { return Status.raise }
+                return 0
+            }
+            if s.hasTracer {
+                lua.push(bytes: data.baseAddress, count: n)
+                guard s.trace(lua, 1, "send", arg: -1) else { return Status.raise }
+                lua.pop()
+            }
+            lua.push(bytes: data.baseAddress! + n, count: data.count - n)
+            return 1
+        }
+        if n == -Int(EAGAIN) { return park(lua, s, write: true, "ratchet.socket.send()") }
+        return lua.raiseErrno("ratchet.socket.send()", "send", Int32(-n))
+    }
+
+    /// One send(2) on a plain socket (EINTR retried): the bytes sent, or −errno. Also used by
+    /// the HTTP server's response heads (ResponseHead), sent without becoming a Lua string.
+    @inline(__always) static func sendOnce(_ s: Socket, _ data: UnsafeRawBufferPointer) -> Int {
         while true {
             let n = Glibc.send(s.fd, data.baseAddress, data.count, Int32(MSG_NOSIGNAL))
-            if n >= 0 {
-                if n == data.count {
-                    guard s.trace(lua, 1, "send", arg: 2) else { return Status.raise }
-                    return 0
-                }
-                if s.hasTracer {
-                    lua.push(bytes: data.baseAddress, count: n)
-                    guard s.trace(lua, 1, "send", arg: -1) else { return Status.raise }
-                    lua.pop()
-                }
-                lua.push(bytes: data.baseAddress! + n, count: data.count - n)
-                return 1
-            }
+            if n >= 0 { return n }
             let e = errno
-            if e == EINTR { continue }
-            if e == EAGAIN { return park(lua, s, write: true, "ratchet.socket.send()") }
-            return lua.raiseErrno("ratchet.socket.send()", "send", e)
+            if e != EINTR { return -Int(e) }
+        }
+    }
+
+    /// sendOnce of `first` then `second` in one sendmsg (gathered: neither is copied).
+    static func sendOnce(_ s: Socket, _ first: UnsafeRawBufferPointer, _ second: UnsafeRawBufferPointer) -> Int {
+        guard second.count > 0 else { return sendOnce(s, first) }
+        var iov = (iovec(iov_base: UnsafeMutableRawPointer(mutating: first.baseAddress), iov_len: first.count),
+                   iovec(iov_base: UnsafeMutableRawPointer(mutating: second.baseAddress), iov_len: second.count))
+        return withUnsafeMutableBytes(of: &iov) { raw in
+            var msg = msghdr()
+            msg.msg_iov = raw.baseAddress!.assumingMemoryBound(to: iovec.self)
+            msg.msg_iovlen = 2
+            while true {
+                let n = sendmsg(s.fd, &msg, Int32(MSG_NOSIGNAL))
+                if n >= 0 { return n }
+                let e = errno
+                if e != EINTR { return -Int(e) }
+            }
         }
     }
 
