@@ -8,6 +8,8 @@
 ---@field max_body_bytes? integer Default 8 MiB.
 ---@field idle_timeout? number Default 60 s.
 ---@field header_timeout? number Default 30 s.
+---@field body_timeout? number Default 120 s: a request body in all once its head came.
+---@field max_streams? integer HTTP/2: SETTINGS_MAX_CONCURRENT_STREAMS, default 100.
 ---@field tls? ratchet.ssl.Context Encrypt every connection.
 ---@field on_error? fun(err: any, from: any) Called with a handler's error.
 ---@field max_connections? integer `serve`: connections at once, default 10000; over it 503.
@@ -72,6 +74,7 @@ function server.serve(listener, handlers, options) end
 ---@field redirects? integer|boolean `fetch`: default 0.
 ---@field client? ratchet.http.client `fetch`: send on this connection.
 ---@field pool? ratchet.http.pool|false `fetch`: default `client.default_pool`; false: no pooling.
+---@field http2? false|"prior_knowledge" `fetch`: false: HTTP/1.1 only; "prior_knowledge": h2c on http URLs.
 
 -- runtime: ratchet.http.client
 ---HTTP/1.1 client.
@@ -295,6 +298,22 @@ function common.http_date() end
 ---@return ratchet.ssl.Context
 function client.tls_context(options, alpn) end
 
+---@private
+---@async
+---A new connection for `fetch` (keep-alive as given), its waits bounded by `deadline`.
+---@param url string
+---@param options table
+---@param keep_alive boolean
+---@param deadline? number
+---@return ratchet.http.client
+function client.open(url, options, keep_alive, deadline) end
+
+---@private
+---The ETIMEDOUT error of a fetch past its timeout.
+---@param url string
+---@return ratchet.error
+function client.timed_out(url) end
+
 -- runtime: ratchet.http.h2_server
 ---HTTP/2 connections of the server (ALPN "h2" on TLS, the preface on cleartext).
 ---@class ratchet.http.h2_server
@@ -305,10 +324,24 @@ local h2_server = {}
 ---bytes read so far for HTTP/1.1.
 ---@param server ratchet.http.server
 ---@param c table
----@param recv function
----@param dispatch function
+---@param io table The server's recv, dispatch, flush and set_timeout (never longer than the caller's socket timeout).
 ---@return string?
-function h2_server.start(server, c, recv, dispatch) end
+function h2_server.start(server, c, io) end
+
+---@private
+---@async
+---h2c by Upgrade (RFC 7540 3.2): when the complete HTTP/1.1 request asks for it, answers 101
+---and serves the connection as HTTP/2 with the request as stream 1 (true); else false.
+---@param server ratchet.http.server
+---@param c table
+---@param method string
+---@param uri string
+---@param headers ratchet.http.headers
+---@param data? string
+---@param rest string The bytes read after the request.
+---@param io table
+---@return boolean
+function h2_server.upgrade(server, c, method, uri, headers, data, rest, io) end
 
 ---@private
 ---@async
@@ -316,8 +349,10 @@ function h2_server.start(server, c, recv, dispatch) end
 ---@param server ratchet.http.server
 ---@param c table
 ---@param initial string
----@param dispatch function
-function h2_server.serve(server, c, initial, dispatch) end
+---@param io table
+---@param session? ratchet.http2.Session After an Upgrade.
+---@param upgraded? table {headers, body, method, uri} of the request that is stream 1.
+function h2_server.serve(server, c, initial, io, session, upgraded) end
 
 ---A graceful stop of every HTTP/2 connection: GOAWAY, the streams it names finish, then
 ---each connection closes.
@@ -343,11 +378,12 @@ local h2_client = {}
 ---@param data? string|fun(): string?
 ---@param options table
 ---@param pool? ratchet.http.pool|false
+---@param deadline? number On ratchet.now()'s clock: the whole request, ETIMEDOUT past it.
 ---@return integer? code
 ---@return string? message
 ---@return ratchet.http.headers? headers
 ---@return string? data
-function h2_client.fetch(url, method, headers, data, options, pool) end
+function h2_client.fetch(url, method, headers, data, options, pool, deadline) end
 
 ---@private
 ---The pool key of a connection (where it goes, how it is verified, the address family).
@@ -358,7 +394,7 @@ function h2_client.fetch(url, method, headers, data, options, pool) end
 ---@return string
 function client.pool_key(scheme, host, port, options) end
 
----Closes the pooled HTTP/2 connections (requests still waiting on them fail).
+---Closes the running kernel's pooled HTTP/2 connections (requests still waiting on them fail).
 function h2_client.close_all() end
 
 -- runtime: ratchet.http.h2_connection

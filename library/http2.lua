@@ -13,6 +13,8 @@ local http2 = {}
 ---@field max_headers? integer Default 0 (no limit); more fields are refused (431).
 ---@field max_body_bytes? integer Default 8 MiB; larger bodies are refused (413); 0: no limit.
 ---@field window_size? integer Default 1 MiB per stream (16 times it for the connection).
+---@field header_timeout? number Server: seconds a frame or a request header block may take once begun (see `overdue`); none by default.
+---@field body_timeout? number Server: seconds a request body may take once its headers came; none by default.
 
 ---A session; its SETTINGS (and a client's preface) are the first `output()`.
 ---@param role "server"|"client"
@@ -34,12 +36,17 @@ function Session:receive(bytes) end
 ---@return string?
 function Session:output() end
 
----The next event: "message", stream, headers, body | "refused", stream, status |
----"reset", stream, code | "goaway", last stream, code; nothing when none is left.
+---The next event: "message", stream, headers, body, then a request's :method, :path and
+---:authority or a response's :status (headers: the regular fields) | "refused", stream, status |
+---"reset", stream, code | "goaway", last stream, code | "settings" (the peer's first
+---SETTINGS came); nothing when none is left.
 ---@return string? kind
 ---@return integer? stream
 ---@return any a
 ---@return any b
+---@return string? method_or_status
+---@return string? path
+---@return string? authority
 function Session:event() end
 
 ---Submits a response (server).
@@ -94,6 +101,24 @@ function Session:want_read() end
 
 ---@return boolean
 function Session:want_write() end
+
+---A server's deadlines (ratchet.now() clock): stream, "head" when a frame (stream 0) or a
+---request header block is past header_timeout (end the connection); stream, "body" when a
+---request body is past body_timeout (answer it). Else nil, the next deadline or nil, and
+---whether a request is being received.
+---@return integer? stream
+---@return "head"|"body"|number|nil stage_or_deadline
+---@return boolean? receiving
+function Session:overdue() end
+
+---Server: takes over an HTTP/1.1 request that asked for h2c by Upgrade: `http2_settings`
+---(the HTTP2-Settings value) becomes the client's settings, the request stream 1 for
+---`respond`. nil and why when the value is not valid (stay HTTP/1.1).
+---@param http2_settings string
+---@param head? boolean The request was HEAD.
+---@return true|nil ok
+---@return string? problem
+function Session:upgrade(http2_settings, head) end
 
 ---Frees the session.
 function Session:close() end

@@ -11,27 +11,33 @@
 #include <sched.h>
 #include <unistd.h>
 
-static int ratchet_finish(lua_State *L, int r);
+static int ratchet_finish(lua_State *L, int r, lua_KFunction k);
 
-// Lua calls this (first call and every resumption) so Swift never sees a longjmp.
-static int ratchet_continue(lua_State *L, int status, lua_KContext ctx) {
-    ratchet_impl impl = (ratchet_impl)lua_touserdata(L, lua_upvalueindex(1));
+// Runs a Swift implementation with the memory limit off (a failing allocation would
+// longjmp out of Swift), then performs what it described.
+static inline int ratchet_run(lua_State *L, ratchet_impl impl, int status, lua_KContext ctx, lua_KFunction k) {
     int outer = ratchet_in_swift_;
     ratchet_in_swift_ = 1;
     int r = impl(L, status, (intptr_t)ctx);
     ratchet_in_swift_ = outer;
-    return ratchet_finish(L, r);
+    return ratchet_finish(L, r, k);
 }
 
-// Performs the raise or yield that Swift asked for, from a frame that is pure C.
-static int ratchet_finish(lua_State *L, int r) {
+// Lua calls this (first call and every resumption) so Swift never sees a longjmp.
+static int ratchet_continue(lua_State *L, int status, lua_KContext ctx) {
+    return ratchet_run(L, (ratchet_impl)lua_touserdata(L, lua_upvalueindex(1)), status, ctx, ratchet_continue);
+}
+
+// Performs the raise or yield that Swift asked for, from a frame that is pure C; a yield
+// resumes in `k`, which calls the implementation again.
+static int ratchet_finish(lua_State *L, int r, lua_KFunction k) {
     if (r >= 0) return r;
     if (r == RATCHET_RAISE) return lua_error(L);
     if (r == RATCHET_ARGERROR) {
         int arg = (int)lua_tointeger(L, -2);
         return luaL_argerror(L, arg, lua_tostring(L, -1));
     }
-    return lua_yieldk(L, 0, (lua_KContext)(RATCHET_YIELD_BASE - r), ratchet_continue);
+    return lua_yieldk(L, 0, (lua_KContext)(RATCHET_YIELD_BASE - r), k);
 }
 
 // The lua_CFunction every Swift implementation is registered behind.
@@ -49,6 +55,28 @@ void ratchet_push_impl_upvalues(lua_State *L, ratchet_impl impl, int n) {
     lua_pushlightuserdata(L, (void *)impl);
     lua_rotate(L, -n - 1, 1);
     lua_pushcclosure(L, ratchet_trampoline, n + 1);
+}
+
+// Host functions (RatchetHost): one implementation for all of them, so the closure's
+// upvalues are the function's own and the call reads one of them instead of two.
+static _Atomic(ratchet_impl) ratchet_host_impl;
+
+void ratchet_set_host_impl(ratchet_impl impl) {
+    atomic_store_explicit(&ratchet_host_impl, impl, memory_order_relaxed);
+}
+
+static int ratchet_host_continue(lua_State *L, int status, lua_KContext ctx) {
+    return ratchet_run(L, atomic_load_explicit(&ratchet_host_impl, memory_order_relaxed), status, ctx,
+                       ratchet_host_continue);
+}
+
+static int ratchet_host_trampoline(lua_State *L) {
+    return ratchet_run(L, atomic_load_explicit(&ratchet_host_impl, memory_order_relaxed), LUA_OK, 0,
+                       ratchet_host_continue);
+}
+
+void ratchet_push_host_function(lua_State *L, int n) {
+    lua_pushcclosure(L, ratchet_host_trampoline, n);
 }
 
 _Thread_local int ratchet_in_swift_;
@@ -87,8 +115,13 @@ void ratchet_limit_hook(lua_State *L, lua_Debug *ar) {
         lim->hit = RATCHET_LIMIT_TIME;
         luaL_error(L, lim->stopped ? "stopped by the host" : "time limit exceeded");
     }
-    if (lim->instruction_limited && (lim->instructions_left -= lim->count_step) < 0) {
+    // The period of this coroutine's own hook: an armed or exhausted one counts every
+    // instruction, one copied from its creator every count_step.
+    if (lim->instruction_limited && (lim->instructions_left -= lua_gethookcount(L)) < 0) {
         lim->hit = RATCHET_LIMIT_INSTRUCTIONS;
+        // From now on every instruction raises, so a pcall around the loop cannot swallow
+        // the error and go on (the next instruction after it raises again).
+        lua_sethook(L, ratchet_limit_hook, LUA_MASKCOUNT, 1);
         luaL_error(L, "instruction limit exceeded");
     }
 }

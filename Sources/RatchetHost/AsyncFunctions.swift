@@ -13,7 +13,7 @@ extension LuaHost {
     /// outside a ratchet thread it raises an EPERM ratchet error.
     public func register(_ name: String, in module: String,
                          _ function: @escaping @Sendable ([LuaValue]) async throws -> [LuaValue]) {
-        register(HostFunction(name: name, host: self, body: .async(function)), in: module)
+        register(HostFunction(name: name, host: self, async: function), in: module)
     }
 }
 

@@ -38,6 +38,9 @@ public final class LuaHost {
     /// works on the caller's stack; references go to the shared registry).
     func stack(on L: OpaquePointer) -> ValueStack { ValueStack(L: L, owner: owner) }
     private var closed = false
+    /// The registered Swift functions: Lua closures hold only their addresses, so they live
+    /// as long as the state.
+    var functions: [HostFunction] = []
 
     public convenience init() throws { try self.init(configuration: Configuration()) }
 
@@ -70,6 +73,7 @@ public final class LuaHost {
             lua_setfield(L, registryIndex, "LUA_NOENV")
         }
         luaL_openlibs(L)
+        Coroutines.install(self)  // the watchdog and stop() reach plain coroutines too
         lua_getglobal(L, "tostring")
         tostringRef = luaL_ref(L, registryIndex)
         Ratchet.preload(L)

@@ -103,6 +103,12 @@ struct ValueStack {
         }
     }
 
+    /// Pushes one value; on failure the stack is as it was. The caller has made room for it.
+    func pushValue(_ v: LuaValue) throws {
+        let top = lua_gettop(L)
+        do { try push(v) } catch { lua_settop(L, top); throw error }
+    }
+
     /// Pushes every value; on failure the stack is as it was.
     func push(_ vs: [LuaValue]) throws {
         let top = lua_gettop(L)

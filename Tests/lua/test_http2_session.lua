@@ -17,12 +17,18 @@ local function pump(a, b)
     until not moved
 end
 
+-- The events of a session, without "settings" (counted in settings_seen, by session).
+local settings_seen = {}
 local function events(s)
     local list = {}
     while true do
         local e = {s:event()}
         if #e == 0 then return list end
-        list[#list + 1] = e
+        if e[1] == "settings" then
+            settings_seen[s] = (settings_seen[s] or 0) + 1
+        else
+            list[#list + 1] = e
+        end
     end
 end
 
@@ -34,21 +40,25 @@ h.eq(id, 1, "first client stream")
 pump(cli, srv)
 local e = events(srv)
 h.eq(#e, 1, "one event")
-local kind, sid, headers, body = table.unpack(e[1])
+h.eq(settings_seen[srv], 1, "the client's SETTINGS reported once")
+local kind, sid, headers, body, method, path, authority = table.unpack(e[1])
 h.eq(kind, "message", "a complete request")
 h.eq(sid, 1, "its stream")
-h.eq(headers[":method"][1], "POST", ":method")
-h.eq(headers[":path"][1], "/up?x=1", ":path")
-h.eq(headers[":authority"][1], "example.com", ":authority")
+h.eq(method, "POST", ":method")
+h.eq(path, "/up?x=1", ":path")
+h.eq(authority, "example.com", ":authority")
+h.eq(next(headers, nil) and headers[":method"], nil, "the pseudo-headers are not in the fields")
 h.eq(table.concat(headers["x-a"], ","), "1,2", "lower-cased multi-value field, numbers sent as text")
 h.eq(headers.host, nil, "Host is left out")
 assert(body == big, "3 MB request body")
 
 assert(srv:respond(1, 200, {["Content-Type"] = "text/plain"}, big, false, "Thu, 01 Jan 2026 00:00:00 GMT"))
 pump(cli, srv)
-kind, sid, headers, body = table.unpack(events(cli)[1])
+local status
+kind, sid, headers, body, status = table.unpack(events(cli)[1])
 h.eq(kind, "message", "the response")
-h.eq(headers[":status"][1], "200", ":status")
+h.eq(status, "200", ":status")
+h.eq(headers[":status"], nil, ":status is not in the fields")
 h.eq(headers.date[1], "Thu, 01 Jan 2026 00:00:00 GMT", "date field")
 assert(body == big, "3 MB response body, 64 KiB window")
 
@@ -78,7 +88,7 @@ cli:request("POST", "http", "h", "/big-body", nil, ("b"):rep(101))
 cli:request("GET", "http", "h", "/fine", {a = 1, b = 2, c = 3, d = 4, e = 5})
 pump(cli, srv)
 local got = {}
-for _, ev in ipairs(events(srv)) do got[ev[2]] = ev[1] .. " " .. tostring(type(ev[3]) == "table" and ev[3][":path"][1] or ev[3]) end
+for _, ev in ipairs(events(srv)) do got[ev[2]] = ev[1] .. " " .. tostring(type(ev[3]) == "table" and ev[6] or ev[3]) end
 h.eq(got[1], "refused 431", "header list over the limit")
 h.eq(got[3], "refused 431", "more fields than max_headers")
 h.eq(got[5], "refused 413", "body over the limit")
@@ -136,6 +146,36 @@ srv = http2.new("server")
 ok, why = srv:receive("GET / HTTP/1.1\r\n\r\n")
 h.eq(ok, nil, "not an HTTP/2 preface")
 assert(type(why) == "string", "with a reason: " .. tostring(why))
+
+-- deadlines (server): a frame left incomplete is past header_timeout at once when that is
+-- 0; a request whose headers came and whose body did not is past body_timeout
+local PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+srv = http2.new("server", {header_timeout = 0, body_timeout = 0})
+assert(srv:receive(PREFACE .. "\0\0"))
+h.eq(table.concat({srv:overdue()}, " "), "0 head", "an incomplete frame past header_timeout")
+srv = http2.new("server", {header_timeout = 60, body_timeout = 0})
+cli = http2.new("client")
+id = cli:request("POST", "http", "h", "/slow", nil, "", true)
+pump(cli, srv)
+h.eq(table.concat({tostring(srv:overdue())}, " "), tostring(id), "a request body past body_timeout")
+local none, next_deadline, receiving = srv:overdue()
+h.eq(none, nil, "reported once")
+h.eq(next_deadline, nil, "no deadline left")
+h.eq(receiving, false, "nothing being received")
+srv, cli = http2.new("server", {header_timeout = 60, body_timeout = 30}), http2.new("client")
+cli:request("POST", "http", "h", "/slow", nil, "", true)
+pump(cli, srv)
+none, next_deadline, receiving = srv:overdue()
+h.eq(none, nil, "nothing overdue yet")
+assert(next_deadline > ratchet.now() + 25 and next_deadline <= ratchet.now() + 30, "body_timeout's deadline")
+h.eq(receiving, true, "a request body being received")
+h.raises_msg("option 'body_timeout' must be a number of seconds", http2.new, "server", {body_timeout = 0 / 0})
+-- h2c Upgrade: HTTP2-Settings becomes the client's settings; stream 1 is for the response
+srv = http2.new("server")
+h.eq(select(2, srv:upgrade("!!!")), "HTTP2-Settings is not base64url", "not base64url")
+assert(srv:upgrade("AAMAAABkAAQCAAAAAAIAAAAA"), "curl's HTTP2-Settings")
+assert(srv:respond(1, 200, nil, "upgraded"), "stream 1 answered")
+h.eq(select(2, http2.new("client"):upgrade("")), "not an open server session", "a client cannot")
 
 -- bad arguments are argument errors; a closed session answers nil
 h.raises_msg("bad argument #1 to 'ratchet.http2.new' (\"server\" or", http2.new, "peer")

@@ -8,7 +8,8 @@ let package = Package(
     dependencies: [.package(name: "ratchet", path: "../..")],
     targets: [
         .executableTarget(name: "swift-host", dependencies: [.product(name: "RatchetHost", package: "ratchet")]),
-        .executableTarget(name: "host-bench", dependencies: [.product(name: "RatchetHost", package: "ratchet")]),
+        .executableTarget(name: "host-bench", dependencies: [.product(name: "RatchetHost", package: "ratchet"), "CBenchFunctions"]),
+        .target(name: "CBenchFunctions"),
     ],
     swiftLanguageModes: [.v5]
 )

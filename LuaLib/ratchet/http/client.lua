@@ -449,6 +449,7 @@ end
 local function timed_out(url)
     return ratchet.error.new("Timed out fetching " .. url, "ETIMEDOUT", "ratchet.http.client.fetch()")
 end
+client.timed_out = timed_out
 
 -- A new connection for fetch, its waits bounded by the deadline.
 local function open(url, options, keep_alive, deadline)
@@ -459,6 +460,7 @@ local function open(url, options, keep_alive, deadline)
     end
     return client.connect(url, setmetatable({keep_alive = keep_alive, timeout = timeout}, {__index = options}))
 end
+client.open = open
 
 -- One request for fetch: on a pooled connection when there is one (retried once on a new
 -- connection if the server had closed it before answering), else on a new one; with a pool,
@@ -553,7 +555,7 @@ function client.fetch(url, options)
             -- HTTP/2 where it applies (ALPN on https, prior knowledge on request): h2_client.lua
             if options.http2 ~= false then
                 code, message, rheaders, body = require("ratchet.http.h2_client").fetch(url, method,
-                    headers, data, options, the_pool)
+                    headers, data, options, the_pool, deadline)
             end
             if not code then
                 code, message, rheaders, body, failure = exchange(url, options, the_pool, method, path,

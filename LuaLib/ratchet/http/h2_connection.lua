@@ -3,7 +3,7 @@
 -- output with one writer at a time, and streamed bodies held back by flow control.
 require "ratchet"
 
-local type, tostring, pcall, next = type, tostring, pcall, next
+local type, tostring, pcall, next, setmetatable = type, tostring, pcall, next, setmetatable
 local self_thread, pause, unpause = ratchet.thread.self, ratchet.thread.pause, ratchet.thread.unpause
 
 local M = {}
@@ -14,20 +14,41 @@ local HIGH_WATER = 262144
 --- flush(conn): sends everything the session has to send. One thread writes at a time; the
 -- others leave their frames to it (it loops until the session has nothing left). A failed
 -- send marks the connection broken (conn.broken = the error) and ends its reads.
-local function write_out(session, sock)
+-- conn.send_wait(conn), when set, sets the socket's timeout before each send (the reader
+-- sets its own before each recv: the socket has one timeout for both).
+local function write_out(conn, session, sock)
+    local send_wait = conn.send_wait
     while true do
         local out = session:output()
         if not out then return end
+        if send_wait then send_wait(conn) end
         local rest = sock:send(out)
-        while rest do rest = sock:send(rest) end
+        while rest do
+            if send_wait then send_wait(conn) end
+            rest = sock:send(rest)
+        end
     end
 end
 
+-- A writer killed in the middle of a send leaves part of a frame on the wire and the rest
+-- lost: the connection is broken. (One guard per connection, closed after every flush.)
+local WRITE_GUARD = {__close = function(guard)
+    local conn = guard.conn
+    if conn.writing then
+        conn.writing = false
+        conn.broken = conn.broken or "a writer was killed during a send"
+        pcall(conn.sock.shutdown, conn.sock, "both")
+    end
+end}
+
 function M.flush(conn)
     if conn.writing or conn.broken then return end
+    local guard = conn.write_guard
+    if not guard then guard = setmetatable({conn = conn}, WRITE_GUARD); conn.write_guard = guard end
+    local _ <close> = guard
     conn.writing = true
     local sock = conn.sock
-    local ok, err = pcall(write_out, conn.session, sock)
+    local ok, err = pcall(write_out, conn, conn.session, sock)
     conn.writing = false
     if not ok then
         conn.broken = err

@@ -450,6 +450,9 @@ local function upgrade(self, c, res, minor, buf, pos)
     res.upgrade(c.sock, sub(buf, pos))
 end
 
+-- What h2_server.lua uses of this file.
+local h2_io = {recv = recv, dispatch = dispatch, flush = flush, set_timeout = set_timeout}
+
 -- The connection loop: parse every complete request in the buffer, answer in order, send
 -- the batch, read more.
 local function serve(self, c)
@@ -463,7 +466,7 @@ local function serve(self, c)
     -- HTTP/2 (ALPN "h2", or the connection preface on cleartext) is served by h2_server.lua
     -- (the first bytes, an HTTP/2 preface included, come within header_timeout in all)
     start_deadline(c, opt.header_timeout)
-    local buf, pos = h2.start(self, c, recv, dispatch), 1
+    local buf, pos = h2.start(self, c, h2_io), 1
     c.deadline = nil
     if not buf then return end
     while true do
@@ -540,6 +543,10 @@ local function serve(self, c)
                 start_deadline(c, opt.body_timeout)
                 data, buf, pos = read_chunked(c, buf, pos, nfields, head_bytes)
                 c.deadline = nil
+            end
+            -- h2c by Upgrade: HTTP/2 from here on, this request its stream 1 (h2_server.lua)
+            if rawget(headers, "upgrade") and h2.upgrade(self, c, method, uri, headers, data, sub(buf, pos), h2_io) then
+                return
             end
             -- the response (stage stays "head": nothing of it is sent before send_stream)
             local res, ncode = dispatch(self, method, uri, headers, data)

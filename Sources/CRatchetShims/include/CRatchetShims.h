@@ -22,6 +22,12 @@ void ratchet_push_impl(lua_State *L, ratchet_impl impl);
 // The same with the `n` values on top of the stack as upvalues 2...n+1 (they are popped).
 void ratchet_push_impl_upvalues(lua_State *L, ratchet_impl impl, int n);
 
+// RatchetHost's functions run behind the same protocol through one implementation, set
+// once (every host sets the same one): pushes a closure whose `n` upvalues (popped) are the
+// function's own, for the implementation to read.
+void ratchet_set_host_impl(ratchet_impl impl);
+void ratchet_push_host_function(lua_State *L, int n);
+
 // Limits of a host's Lua state (RatchetHost). The state's extra space points to them, and
 // every coroutine copies the main thread's extra space, so the allocator and the count hook
 // of any ratchet thread find them without a lookup.
@@ -29,7 +35,7 @@ typedef struct ratchet_limits {
     size_t used;                 // bytes allocated by the state
     size_t memory_limit;         // 0: none
     long long instructions_left; // instruction budget of the current run/call
-    int count_step;              // the count hook's period
+    int count_step;              // the count hook's period at the start of a run/call
     int instruction_limited;     // the budget applies
     volatile int expired;        // the time limit passed (set by the host's watchdog)
     volatile int stopped;        // LuaHost.stop() was called (expired is set too)
@@ -49,6 +55,8 @@ void ratchet_limit_hook(lua_State *L, lua_Debug *ar);
 // ratchet_limited_alloc becomes its allocator, counting from what the state holds (in C:
 // lua_gc, which gives that count, is variadic and cannot be called from Swift).
 void ratchet_set_limits(lua_State *L, ratchet_limits *limits);
+// The limits of a host's state, from any of its coroutines (lua_getextraspace is a macro).
+static inline ratchet_limits *ratchet_limits_of(lua_State *L) { return *(ratchet_limits **)lua_getextraspace(L); }
 // Nonzero while a Swift function called through the trampoline (or host code) is on top
 // of the C stack: then allocations must not fail. The kernel clears it while it resumes a
 // thread, the host while it runs Lua code.
@@ -56,8 +64,9 @@ extern _Thread_local int ratchet_in_swift_ __attribute__((tls_model("initial-exe
 static inline int ratchet_enter_swift(int on) { int old = ratchet_in_swift_; ratchet_in_swift_ = on; return old; }
 // The coroutine the kernel of this OS thread resumes, published in a slot (an atomic
 // pointer) for a host's time-limit watchdog on another thread, which arms the count hook on
-// it when the deadline passes (lua_sethook may be called asynchronously). No slot is
-// installed unless a host with a time limit runs on this thread.
+// it when the deadline passes or stop() is called (lua_sethook may be called asynchronously).
+// A host installs its slot while it runs; the host's coroutine.resume/wrap/close publish the
+// plain coroutine they run in it too.
 void *ratchet_watch_install(void *slot);  // returns the previous slot
 void ratchet_watch_arm(void *slot, lua_State *main_state);
 

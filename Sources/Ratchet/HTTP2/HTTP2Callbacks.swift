@@ -25,7 +25,10 @@ enum HTTP2Callbacks {
 
     private static let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, user in
         guard let frame else { return 0 }
-        _ = session(user).stream(frame.pointee.hd.stream_id)
+        let s = session(user)
+        let id = frame.pointee.hd.stream_id
+        let st = s.stream(id)
+        if frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST { s.setStage(st, id, .head) }
         return 0
     }
 
@@ -40,7 +43,7 @@ enum HTTP2Callbacks {
     private static let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, id, data, len, user in
         guard let data else { return 0 }
         let s = session(user)
-        guard let st = s.streams[id] else { return 0 }
+        guard let st = s.find(id) else { return 0 }
         let before = st.body.count
         if s.maxBodyBytes > 0 && s.bodyBytes + len > 2 * s.maxBodyBytes {
             // the streams of one connection together hold at most twice one body's limit
@@ -58,18 +61,28 @@ enum HTTP2Callbacks {
         let hd = frame.pointee.hd
         switch UInt32(hd.type) {
         case NGHTTP2_HEADERS.rawValue, NGHTTP2_DATA.rawValue:
-            guard let st = s.streams[hd.stream_id] else { return 0 }
+            guard let st = s.find(hd.stream_id) else { return 0 }
             if UInt32(hd.type) == NGHTTP2_HEADERS.rawValue, !s.isServer, isInterim(st) {
                 st.clearFields()   // 1xx: the final response follows
                 return 0
             }
+            let ended = hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
             if st.refusal != 0 && !st.delivered {
                 // refused as soon as it went over, not when the peer finishes sending
                 st.delivered = true
+                s.setStage(st, hd.stream_id, .none)
                 s.post(.refused(hd.stream_id, st.refusal))
-            } else if hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 && !st.delivered {
+            } else if ended && !st.delivered {
                 st.delivered = true
+                s.setStage(st, hd.stream_id, .none)
                 s.post(.message(hd.stream_id, st))
+            } else if st.stage == .head {
+                s.setStage(st, hd.stream_id, .body)   // the request's headers came, its body follows
+            }
+        case NGHTTP2_SETTINGS.rawValue:
+            if !s.settingsSeen && hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0 {
+                s.settingsSeen = true
+                s.post(.settings)
             }
         case NGHTTP2_GOAWAY.rawValue:
             s.post(.goaway(frame.pointee.goaway.last_stream_id, frame.pointee.goaway.error_code))
@@ -87,9 +100,13 @@ enum HTTP2Callbacks {
 
     private static let onStreamClose: nghttp2_on_stream_close_callback = { _, id, code, user in
         let s = session(user)
-        if let st = s.streams.removeValue(forKey: id), !st.delivered {
-            s.bodyBytes -= st.body.count
-            s.post(.reset(id, code))
+        if var st = s.remove(id) {
+            s.setStage(st, id, .none)
+            if !st.delivered {
+                s.bodyBytes -= st.body.count
+                s.post(.reset(id, code))
+            }
+            s.recycle(&st)
         }
         return 0
     }
@@ -100,7 +117,7 @@ enum HTTP2Callbacks {
         guard let frame, UInt32(frame.pointee.hd.type) == NGHTTP2_HEADERS.rawValue else { return 0 }
         let s = session(user)
         let id = frame.pointee.hd.stream_id
-        if let st = s.streams.removeValue(forKey: id), !st.delivered {
+        if let st = s.remove(id), !st.delivered {
             s.post(.reset(id, NGHTTP2_REFUSED_STREAM.rawValue))
         }
         return 0
@@ -110,7 +127,7 @@ enum HTTP2Callbacks {
     /// send, DEFERRED while the queue is empty and more is to come.
     static let readBody: nghttp2_data_source_read_callback = { _, id, buf, length, flags, _, user in
         let s = session(user)
-        guard let st = s.streams[id], let buf, let flags else {
+        guard let st = s.find(id), let buf, let flags else {
             return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
         }
         let (n, eof) = st.take(into: buf, length: length)

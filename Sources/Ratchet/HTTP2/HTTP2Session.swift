@@ -12,6 +12,14 @@ enum HTTP2Event {
     case reset(Int32, UInt32)
     /// The peer sent GOAWAY: streams above the id will not be processed.
     case goaway(Int32, UInt32)
+    /// The peer's first SETTINGS frame arrived (after a client's preface: the connection is set up).
+    case settings
+}
+
+/// `HTTP2Session.overdue`: what passed its deadline, or the next deadline.
+enum Overdue {
+    case stream(Int32, ReceiveStage)
+    case running(next: Double, receiving: Bool)
 }
 
 /// One HTTP/2 connection's protocol state (nghttp2_session) with no I/O of its own: the Lua
@@ -34,10 +42,35 @@ final class HTTP2Session: LuaHandle {
     @exclusivity(unchecked) var eventPos = 0
     /// output()'s buffer, reused between calls.
     @exclusivity(unchecked) var outBuffer: [UInt8] = []
+    /// The header fields of the response or request being submitted, reused.
+    let fieldList = HTTP2FieldList()
     /// A Lua error message from inside a callback would be lost; this says what went wrong.
     @exclusivity(unchecked) var failure: String?
+    @exclusivity(unchecked) var settingsSeen = false
 
-    init(server: Bool) { isServer = server }
+    // Deadlines of what a server is receiving (see `overdue`): seconds a frame and a request's
+    // header block may take once begun (headerTimeout) and a request body once its headers
+    // came (bodyTimeout); negative: no limit, and nothing is tracked when both are.
+    @exclusivity(unchecked) var headerTimeout = -1.0
+    @exclusivity(unchecked) var bodyTimeout = -1.0
+    var tracksDeadlines: Bool { isServer && (headerTimeout >= 0 || bodyTimeout >= 0) }
+    /// Streams with a stage (ReceiveStage) other than none.
+    @exclusivity(unchecked) var receivingCount = 0
+    /// Streams whose stage began during the current receive: their deadline starts at its end.
+    @exclusivity(unchecked) var stageBegun: [Int32] = []
+    /// Where the received bytes are in the framing: preface bytes still expected, bytes of a
+    /// frame header seen (0–8) and its length so far, payload bytes still to come.
+    @exclusivity(unchecked) var prefaceLeft = 0
+    @exclusivity(unchecked) var frameHeaderSeen = 0
+    @exclusivity(unchecked) var frameLength = 0
+    @exclusivity(unchecked) var payloadLeft = 0
+    /// When the frame (or preface) still incomplete began arriving; 0 at a frame boundary.
+    @exclusivity(unchecked) var partialSince = 0.0
+
+    init(server: Bool) {
+        isServer = server
+        prefaceLeft = server ? 24 : 0
+    }
 
     deinit { free() }
 
@@ -49,6 +82,9 @@ final class HTTP2Session: LuaHandle {
             session = nil
         }
         streams.removeAll()
+        spare.removeAll()
+        cached = nil
+        cachedID = 0
         events.removeAll()
     }
 
@@ -64,10 +100,40 @@ final class HTTP2Session: LuaHandle {
         return true
     }
 
+    /// The last stream looked up: the callbacks of one frame all ask for the same one.
+    @exclusivity(unchecked) private var cachedID: Int32 = 0
+    @exclusivity(unchecked) private var cached: HTTP2Stream?
+
+    func find(_ id: Int32) -> HTTP2Stream? {
+        if id == cachedID, let st = cached { return st }
+        guard let st = streams[id] else { return nil }
+        cachedID = id
+        cached = st
+        return st
+    }
+
+    func remove(_ id: Int32) -> HTTP2Stream? {
+        if id == cachedID { cached = nil; cachedID = 0 }
+        return streams.removeValue(forKey: id)
+    }
+
+    /// Closed streams kept for new ones (a stream and its buffers cost several allocations).
+    @exclusivity(unchecked) private var spare: [HTTP2Stream] = []
+
+    /// Keeps a closed stream for reuse, unless something still holds it (an event not yet
+    /// collected).
+    func recycle(_ st: inout HTTP2Stream) {
+        guard spare.count < 32, isKnownUniquelyReferenced(&st) else { return }
+        st.reset()
+        spare.append(st)
+    }
+
     func stream(_ id: Int32) -> HTTP2Stream {
-        if let st = streams[id] { return st }
-        let st = HTTP2Stream()
+        if let st = find(id) { return st }
+        let st = spare.popLast() ?? HTTP2Stream()
         streams[id] = st
+        cachedID = id
+        cached = st
         return st
     }
 
@@ -91,7 +157,95 @@ final class HTTP2Session: LuaHandle {
         guard let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         let rc = nghttp2_session_mem_recv(s, base, bytes.count)
         if rc < 0 { return failure ?? String(cString: nghttp2_strerror(Int32(rc))) }
+        if tracksDeadlines { trackFraming(base, bytes.count) }
         return nil
+    }
+
+    /// After a receive: notes whether it ended inside a frame (and since when), and starts
+    /// the deadlines of the stages that began in it. The clock is read only when needed.
+    private func trackFraming(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        var i = 0
+        var crossed = false   // a frame ended here: an incomplete one at the end began here too
+        if prefaceLeft > 0 {
+            let k = min(prefaceLeft, n)
+            prefaceLeft -= k
+            i = k
+            crossed = prefaceLeft == 0
+        }
+        while i < n {
+            if payloadLeft > 0 {
+                let k = min(payloadLeft, n - i)
+                payloadLeft -= k
+                i += k
+                crossed = crossed || payloadLeft == 0
+                continue
+            }
+            if frameHeaderSeen < 3 { frameLength = frameLength << 8 | Int(p[i]) }
+            frameHeaderSeen += 1
+            i += 1
+            if frameHeaderSeen == 9 {
+                payloadLeft = frameLength
+                frameHeaderSeen = 0
+                frameLength = 0
+                crossed = crossed || payloadLeft == 0
+            }
+        }
+        let partial = prefaceLeft > 0 || frameHeaderSeen > 0 || payloadLeft > 0
+        var now = 0.0
+        if partial {
+            if partialSince == 0 || crossed { now = monotonicSeconds(); partialSince = now }
+        } else {
+            partialSince = 0
+        }
+        guard !stageBegun.isEmpty else { return }
+        if now == 0 { now = monotonicSeconds() }
+        for id in stageBegun {
+            guard let st = find(id), st.stage != .none else { continue }
+            let t = st.stage == .head ? headerTimeout : bodyTimeout
+            st.deadline = t >= 0 ? now + t : .infinity
+        }
+        stageBegun.removeAll(keepingCapacity: true)
+    }
+
+    /// A server stream enters `stage` of receiving its request (none: done receiving).
+    func setStage(_ st: HTTP2Stream, _ id: Int32, _ stage: ReceiveStage) {
+        guard tracksDeadlines, st.stage != stage else { return }
+        if st.stage == .none { receivingCount += 1 }
+        if stage == .none {
+            receivingCount -= 1
+        } else {
+            st.deadline = 0
+            stageBegun.append(id)
+        }
+        st.stage = stage
+    }
+
+    /// What is past its deadline at `now`: a frame left incomplete (stream 0, stage .head), or
+    /// a stream's header block or body (which is then no longer tracked). Otherwise nil, with
+    /// the earliest deadline still running (infinity: none) and whether any stream is being
+    /// received.
+    func overdue(now: Double) -> Overdue {
+        var next = Double.infinity
+        if partialSince > 0 && headerTimeout >= 0 {
+            let d = partialSince + headerTimeout
+            if d <= now { return .stream(0, .head) }
+            next = d
+        }
+        if receivingCount > 0 {
+            for (id, st) in streams where st.stage != .none && st.deadline > 0 {
+                guard st.deadline > now else {
+                    let stage = st.stage
+                    setStage(st, id, .none)
+                    // what else comes for it is dropped, and neither delivered nor a reset
+                    bodyBytes -= st.body.count
+                    st.refuse(408)
+                    st.delivered = true
+                    return .stream(id, stage)
+                }
+                next = min(next, st.deadline)
+            }
+        }
+        return .running(next: next, receiving: receivingCount > 0)
     }
 
     /// Everything nghttp2 has to send now, up to about `limit` bytes, appended to `into`.
@@ -109,7 +263,7 @@ final class HTTP2Session: LuaHandle {
 
     /// Appends body bytes to a stream being sent and wakes its deferred data provider.
     func send(_ id: Int32, _ bytes: UnsafeRawBufferPointer, last: Bool) -> Bool {
-        guard let s = session, let st = streams[id], !st.outEnded else { return false }
+        guard let s = session, let st = find(id), !st.outEnded else { return false }
         st.out.append(contentsOf: bytes)
         if last { st.outEnded = true }
         if st.deferred {

@@ -1,5 +1,10 @@
 import Glibc
 
+/// What of a request a server stream is still receiving (for its deadline).
+enum ReceiveStage: UInt8 {
+    case none, head, body
+}
+
 /// One HTTP/2 stream as the binding sees it: the message being received (header fields and
 /// body, gathered until END_STREAM) and the body being sent (bytes the Lua side handed over
 /// that nghttp2 has not taken yet, because the peer's flow-control window is closed).
@@ -15,6 +20,11 @@ final class HTTP2Stream {
     @exclusivity(unchecked) var refusal = 0
     /// The message (or its refusal) was handed to Lua: a later close is not a reset.
     @exclusivity(unchecked) var delivered = false
+    /// A request being received against a deadline (server sessions with timeouts): its
+    /// header block (`.head`) or its body (`.body`), and when that must be complete
+    /// (0 until the receive call that began it ends; infinity: no limit).
+    @exclusivity(unchecked) var stage = ReceiveStage.none
+    @exclusivity(unchecked) var deadline = 0.0
 
     /// The body being sent: out[outPos...] is still to go; `outEnded`: no more will come.
     @exclusivity(unchecked) var out: [UInt8] = []
@@ -24,6 +34,38 @@ final class HTTP2Stream {
     @exclusivity(unchecked) var deferred = false
 
     var buffered: Int { out.count - outPos }
+
+    init() {
+        // room for a typical header list without regrowing
+        fieldBytes.reserveCapacity(256)
+        fields.reserveCapacity(12)
+    }
+
+    /// Back to the state of a new stream, keeping small buffers (for reuse by the session).
+    func reset() {
+        fieldBytes.removeAll(keepingCapacity: fieldBytes.capacity <= 4096)
+        fields.removeAll(keepingCapacity: fields.capacity <= 64)
+        headerListSize = 0
+        dropBody()
+        hasBody = false
+        refusal = 0
+        delivered = false
+        stage = .none
+        deadline = 0
+        out.removeAll(keepingCapacity: out.capacity <= 16384)
+        outPos = 0
+        outEnded = false
+        deferred = false
+    }
+
+    /// Forgets the received fields and body once Lua has them (small buffers are kept).
+    func dropReceived() {
+        fieldBytes.removeAll(keepingCapacity: fieldBytes.capacity <= 4096)
+        fields.removeAll(keepingCapacity: fields.capacity <= 64)
+        dropBody()
+    }
+
+    private func dropBody() { body.removeAll(keepingCapacity: body.capacity <= 16384) }
 
     func addField(name: UnsafePointer<UInt8>, _ nameLen: Int, value: UnsafePointer<UInt8>, _ valueLen: Int,
                   limit: Int, maxFields: Int) {
@@ -47,9 +89,7 @@ final class HTTP2Stream {
     /// Forgets what was gathered: the message will not be delivered, only its refusal.
     func refuse(_ status: Int) {
         if refusal == 0 { refusal = status }
-        fieldBytes = []
-        fields = []
-        body = []
+        dropReceived()
     }
 
     /// Drops an interim (1xx) response's fields so the final one starts clean.

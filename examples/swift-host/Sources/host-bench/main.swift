@@ -1,6 +1,7 @@
 // Measures what embedding costs (figures in docs/embedding.md). Run it with
 //   swift run -c release host-bench            time per operation
 // and under callgrind (instructions) with bench/host_instructions.sh.
+import CBenchFunctions
 import CLua
 import Glibc
 import RatchetHost
@@ -41,31 +42,56 @@ if wanted("loop") {
 }
 
 let calls = 1_000_000
-/// A plain lua_CFunction: what the host function is measured against.
-let cAdd: lua_CFunction = { L in
-    lua_pushinteger(L, lua_tointegerx(L, 1, nil) + lua_tointegerx(L, 2, nil))
-    return 1
-}
-if wanted("call") {
+/// A host with the same `add(a, b)` as a Lua function, as plain C functions (unchecked, and
+/// checking its arguments with luaL_checkinteger), as a Swift function in the `[LuaValue]`
+/// form and one in the direct form; `callLoop(kind, n)` calls one n times.
+func callHost() throws -> LuaHost {
     let host = try LuaHost()
-    host.register("add", in: "app") { args in [.integer(try args.integer(at: 0) + args.integer(at: 1))] }
-    lua_pushcclosure(host.L, cAdd, 0)
+    host.register("add", in: "app") { args in [.integer(try args.integer(at: 0) &+ args.integer(at: 1))] }
+    host.register("add_direct", in: "app") { args, results in results.append(try args.integer(at: 0) &+ args.integer(at: 1)) }
+    host.register("echo", in: "app") { @Sendable (args: [LuaValue]) async throws -> [LuaValue] in args }
+    lua_pushcclosure(host.L, bench_c_add, 0)
     lua_setglobal(host.L, "c_add")
-    func loop(_ f: String) -> String { "local f = \(f) local s = 0 for i = 1, \(calls) do s = f(s, 1) end return s" }
-    let base = try best { try host.run(string: loop("function(a, b) return a + b end")) }
-    let c = try best { try host.run(string: loop("c_add")) }
-    let swift = try best { try host.run(string: loop("app.add")) }
-    func ns(_ t: Double) -> String { fmt(t / Double(calls) * 1e9) }
-    print("call of f(s, 1) in a Lua loop, per iteration (ns): Lua function \(ns(base)), C function \(ns(c)), Swift sync function \(ns(swift))")
+    lua_pushcclosure(host.L, bench_c_checked_add, 0)
+    lua_setglobal(host.L, "c_checked_add")
+    try host.run(string: "lua_add = function(a, b) return a + b end")
+    return host
+}
+let callKinds = [("lua", "lua_add"), ("c", "c_add"), ("c-checked", "c_checked_add"), ("swift", "app.add"), ("direct", "app.add_direct")]
+func callLoop(_ host: LuaHost, _ f: String, _ n: Int) throws {
+    try host.run(string: "local f = \(f) local s = 0 for i = 1, \(n) do s = f(s, 1) end return s")
+}
+func asyncLoop(_ host: LuaHost, _ n: Int) throws {
+    try host.run(string: "ratchet.new(function() for i = 1, \(n) do app.echo(i) end end):loop()")
+}
+
+// One loop, once, for callgrind (bench/host_instructions.sh): `host-bench instr KIND N`,
+// KIND one of lua, c, swift, direct, async.
+if only == "instr" {
+    let args = Array(CommandLine.arguments.dropFirst(2))
+    let kind = args.first ?? "direct", n = Int(args.dropFirst().first ?? "100000") ?? 100_000
+    let host = try callHost()
+    if let f = callKinds.first(where: { $0.0 == kind })?.1 { try callLoop(host, f, n) } else { try asyncLoop(host, n) }
+}
+
+if wanted("call") {
+    let host = try callHost()
+    // Rounds that take each kind in turn, the best of each kept: on a shared machine a burst
+    // of load then hits every kind alike instead of one.
+    var times = callKinds.map { _ in Double.infinity }
+    for _ in 0..<10 {
+        for (i, kind) in callKinds.enumerated() {
+            let t = now(); try callLoop(host, kind.1, calls); times[i] = min(times[i], now() - t)
+        }
+    }
+    print("call of f(s, 1) in a Lua loop, per iteration (ns): "
+          + zip(callKinds, times).map { "\($0.0) \(fmt($1 / Double(calls) * 1e9, 1))" }.joined(separator: ", "))
 }
 
 if wanted("async") {
-    let host = try LuaHost()
-    host.register("echo", in: "app") { @Sendable (args: [LuaValue]) async throws -> [LuaValue] in args }
+    let host = try callHost()
     let n = 20_000
-    let s = try best {
-        try host.run(string: "ratchet.new(function() for i = 1, \(n) do app.echo(i) end end):loop()")
-    }
+    let s = try best { try asyncLoop(host, n) }
     print("async round trip (task + eventfd wake-up + resume): \(fmt(s / Double(n) * 1e6, 1)) us")
 }
 

@@ -19,7 +19,10 @@ let host = try LuaHost(configuration: config)
 // Sync: VAT-inclusive price of an amount in cents.
 host.register("price", in: "app") { args in
     let cents = try args.integer(at: 0)
-    return [.integer(cents * 120 / 100)]
+    // Lua can pass any integer: Swift's `*` would trap on overflow, so it is checked.
+    let (gross, overflow) = cents.multipliedReportingOverflow(by: 120)
+    guard !overflow else { throw LuaHost.ArgumentError(position: 1, "amount too large") }
+    return [.integer(gross / 100)]
 }
 // Async: a lookup that takes a while (a database, another service...). Only the ratchet
 // thread serving this request waits; the others keep serving.
