@@ -97,6 +97,21 @@ h.run(function()
     h.eq(op, 8, "close answered"); h.eq(string.unpack(">I2", payload), 1001, "code echoed")
     h.eq(t.read_all(s, 5), "", "server closed after the close handshake")
     s:close()
+    -- the codes IANA registered after RFC 6455 (1012 service restart, 1013 try again later,
+    -- 1014 bad gateway) are valid from a peer and echoed; the unassigned ones around them are
+    -- protocol errors (the fuzzer's first finding was its own invariant missing 1012-1014)
+    for _, code in ipairs({1012, 1013, 1014}) do
+        s = handshake(port)
+        t.send_all(s, cframe(true, 8, string.pack(">I2", code)))
+        op, payload = read_frame(s)
+        h.eq(op, 8, "close " .. code .. " answered")
+        h.eq(string.unpack(">I2", payload), code, "close " .. code .. " echoed")
+        h.eq(t.read_all(s, 5), "", "server closed after close " .. code)
+        s:close()
+    end
+    for _, code in ipairs({1004, 1015, 1016, 2999}) do
+        expect_close(port, cframe(true, 8, string.pack(">I2", code)), 1002, "close code " .. code .. " on the wire")
+    end
 
     local function status_of(extra_head)
         local conn = extra_head:find("Connection:", 1, true) and "" or "Connection: close\r\n"

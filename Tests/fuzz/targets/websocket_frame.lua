@@ -2,8 +2,9 @@
 -- most cases (compressed, fragmented compressed, corrupt DEFLATE, RSV bits, lengths, close
 -- frames): mutated client frames, then the client half-closes. Invariants: recv returns
 -- whole messages of kind "text" (valid UTF-8) or "binary", no longer than max_message,
--- then nil with a close code a peer may see (1000-1003, 1005-1011 or 3000-4999) — never a
--- plain Lua error — and the session ends.
+-- then nil with a close code a peer may see (1000-1003, 1005-1014 or 3000-4999; 1012-1014
+-- are registered with IANA, 1005/1006 stand for a close without a code or without a close
+-- frame) — never a plain Lua error — and the session ends.
 local ratchet = require "ratchet"
 local websocket = require "ratchet.websocket"
 local fuzz = require "fuzz"
@@ -13,7 +14,7 @@ local MAX = 1 << 16
 
 local function valid_close(code)
     return math.type(code) == "integer" and
-        ((code >= 1000 and code <= 1003) or (code >= 1005 and code <= 1011) or (code >= 3000 and code <= 4999))
+        ((code >= 1000 and code <= 1003) or (code >= 1005 and code <= 1014) or (code >= 3000 and code <= 4999))
 end
 
 local function session(deflate, problems)
