@@ -123,6 +123,11 @@ local wsmask = {}
 ---@return string
 function wsmask.mask(data, start, len, key) end
 
+---`n` (0 to 1 MiB) bytes from the kernel's random source (getrandom), for masking keys and nonces.
+---@param n integer
+---@return string
+function wsmask.random(n) end
+
 -- runtime: ratchet.deflate
 ---Raw DEFLATE streams (zlib) for permessage-deflate.
 ---@class ratchet.deflate

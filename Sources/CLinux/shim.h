@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <sys/eventfd.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 
 // Atomic close-on-exec pipes (unistd.h declares it only under _GNU_SOURCE).
 int pipe2(int pipefd[2], int flags);

@@ -244,5 +244,21 @@ h.run(function()
     h.raises_msg("within the data", mask, data, 0, 1, key)
     h.raises_msg("within the data", mask, data, 1, -1, key)
     h.raises_msg("number expected", mask, data, nil, 1, key)
+
+    -- random bytes come from getrandom: the length asked, different each time, and no
+    -- descriptor kept open (one would leak into children started by io.popen)
+    local random = ratchet.wsmask.random
+    local fds = h.fd_count()
+    h.eq(#random(0), 0, "no bytes")
+    h.eq(#random(4), 4, "a masking key")
+    h.eq(#random(5000), 5000, "more than one getrandom read may return")
+    local seen = {}
+    for _ = 1, 100 do seen[random(16)] = true end
+    local n = 0
+    for _ in pairs(seen) do n = n + 1 end
+    h.eq(n, 100, "100 different nonces")
+    h.eq(h.fd_count(), fds, "no descriptor opened")
+    h.raises_msg("between 0 and 1 MiB", random, -1)
+    h.raises_msg("number expected", random, "x")
 end)
 print("websocket protocol ok")

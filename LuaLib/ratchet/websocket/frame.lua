@@ -14,15 +14,8 @@ local frame = {}
 -- in Swift 0.17 ms per MiB.
 frame.mask = ratchet.wsmask.mask
 
---- random(n) → n random bytes (masking keys and handshake nonces).
-local urandom = io.open("/dev/urandom", "rb")
-function frame.random(n)
-    local s = urandom and urandom:read(n)
-    if s and #s == n then return s end
-    local t = {}
-    for i = 1, n do t[i] = char(math.random(0, 255)) end
-    return concat(t)
-end
+--- random(n) → n random bytes (masking keys and handshake nonces), from getrandom(2).
+frame.random = ratchet.wsmask.random
 
 --- encode(fin, opcode, payload, masked [, rsv1]) → one frame. A client masks with a fresh
 -- key. rsv1: the first frame of a compressed message (permessage-deflate).

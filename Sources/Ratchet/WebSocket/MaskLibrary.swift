@@ -1,12 +1,37 @@
 import CLua
+import CLinux
+import Glibc
 
 /// `ratchet.wsmask`: WebSocket payload masking (RFC 6455 5.3) for LuaLib/ratchet/websocket.
 /// In Lua the XOR costs about 10 ms per MiB (eight 8-byte words per string.unpack/pack
 /// round) and 0.9 µs for a 64-byte message, a quarter of the library's own cost per echoed
-/// message; here it is one pass over the bytes.
+/// message; here it is one pass over the bytes. Also the random bytes of masking keys and
+/// handshake nonces, which RFC 6455 10.3 wants unpredictable.
 enum MaskLibrary {
     static func open(_ lua: Lua) -> Int32 {
-        lua.pushLibrary([("mask", mask)])
+        lua.pushLibrary([("mask", mask), ("random", random)])
+    }
+
+    /// random(n) → n bytes from the kernel's random source (getrandom(2): no descriptor to
+    /// keep open and leak into children, as an io.open of /dev/urandom would).
+    static let random: LuaImpl = { L, _, _ in
+        let lua = Lua(L)
+        lua.arguments(1)
+        guard let n = lua.integer(1) else { return lua.typeError(1, "number") }
+        guard n >= 0, n <= 1 << 20 else { return lua.argError(1, "between 0 and 1 MiB") }
+        let buf = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1), alignment: 8)
+        defer { buf.deallocate() }
+        var got = 0
+        while got < n {   // over 256 bytes a read may come back short, and EINTR may come
+            let r = getrandom(buf + got, n - got, 0)
+            if r < 0 {
+                if errno == EINTR { continue }
+                return lua.raiseErrno("ratchet.wsmask.random()", "getrandom", errno)
+            }
+            got += r
+        }
+        lua.push(bytes: buf, count: n)
+        return 1
     }
 
     /// mask(data, start, len, key) → the `len` bytes of `data` from position `start` (1-based)
