@@ -34,7 +34,7 @@ assert(kinds["line too"], "the fuzzer never produced a long line in 2000 cases")
 -- The real targets, fixed seed, a few thousand cases each.
 local counts = {http_request = 3000, http_response = 3000, smtp_command = 3000,
                 smtp_reply = 3000, bus_frame = 3000, dns_answer = 1500,
-                websocket_frame = 3000}
+                websocket_frame = 3000, http2_frames = 3000}
 local p = io.popen(string.format("ls %q", root .. "/Tests/fuzz/targets"))
 local failed = {}
 for file in p:lines() do

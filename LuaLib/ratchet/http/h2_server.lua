@@ -173,6 +173,8 @@ local function run_stream(conn, id, headers, body, method, path, authority)
         flush(conn)
     end
     finish_if_done(conn)
+    local waiter = conn.eof_waiter
+    if waiter and conn.active == 0 then conn.eof_waiter = nil; unpause(waiter) end
 end
 
 -- A thread of the connection that runs one stream after another: when its stream is done
@@ -330,6 +332,13 @@ function h2.serve(self, c, initial, io, session, upgraded)
             end
             d = ""
         elseif d == "" then
+            -- The client half-closed: the streams it opened are still answered (as HTTP/1.1
+            -- answers the requests read before EOF), then the connection ends.
+            if conn.active > 0 and not conn.broken then
+                conn.eof_waiter = self_thread()
+                pause()
+                flush(conn)
+            end
             break
         end
         data = d
