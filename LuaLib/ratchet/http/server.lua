@@ -111,11 +111,22 @@ local function start_deadline(c, seconds)
     if seconds >= 0 then c.deadline = now() + seconds end
 end
 
--- Makes at least `need` unread bytes available: returns buf, pos, or nil at EOF.
-local function fill(c, buf, pos, need)
-    local have = #buf - pos + 1
-    if have >= need then return buf, pos end
-    local parts, n = {sub(buf, pos)}, 1
+-- The first n strings of parts joined. Up to four (a 64 KB body usually comes in three or
+-- four reads) with one `..` expression: Lua copies them straight into the new string, where
+-- table.concat copies through a growing buffer (three copies of a large body, and three
+-- times the garbage).
+local function join(parts, n)
+    if n == 1 then return parts[1] end
+    if n == 2 then return parts[1] .. parts[2] end
+    if n == 3 then return parts[1] .. parts[2] .. parts[3] end
+    if n == 4 then return parts[1] .. parts[2] .. parts[3] .. parts[4] end
+    return concat(parts, "", 1, n)
+end
+
+-- `first` and what is received after it until there are at least `need` bytes, joined
+-- once; nil at EOF.
+local function gather(c, first, need)
+    local parts, n, have = {first}, 1, #first
     while have < need do
         local d = recv(c)
         if d == "" then return nil end
@@ -123,34 +134,24 @@ local function fill(c, buf, pos, need)
         parts[n] = d
         have = have + #d
     end
-    return concat(parts, "", 1, n), 1
+    return join(parts, n)
 end
 
--- The first n strings of parts joined. Up to four (a 64 KB body usually comes in three or
--- four reads) with one `..` expression: Lua copies them straight into the new string, where
--- table.concat copies through a growing buffer (three copies of a large body, and three
--- times the garbage).
-local function join(parts, n)
-    if n == 2 then return parts[1] .. parts[2] end
-    if n == 3 then return parts[1] .. parts[2] .. parts[3] end
-    if n == 4 then return parts[1] .. parts[2] .. parts[3] .. parts[4] end
-    return concat(parts, "", 1, n)
+-- Makes at least `need` unread bytes available: returns buf, pos, or nil at EOF.
+local function fill(c, buf, pos, need)
+    if #buf - pos + 1 >= need then return buf, pos end
+    local all = gather(c, sub(buf, pos), need)
+    if not all then return nil end
+    return all, 1
 end
 
 -- A Content-Length body not complete in buf (from pos): returns it and what follows it (buf,
 -- pos), or nil at EOF. The pieces are joined once, into the body itself when nothing follows
 -- (a large body is copied once, not into a buffer and then out of it).
 local function read_body(c, buf, pos, length)
-    local parts, n, have = {sub(buf, pos)}, 1, #buf - pos + 1
-    while have < length do
-        local d = recv(c)
-        if d == "" then return nil end
-        n = n + 1
-        parts[n] = d
-        have = have + #d
-    end
-    local all = join(parts, n)
-    if have == length then return all, "", 1 end
+    local all = gather(c, sub(buf, pos), length)
+    if not all then return nil end
+    if #all == length then return all, "", 1 end
     return sub(all, 1, length), all, length + 1
 end
 

@@ -19,19 +19,21 @@ enum MaskLibrary {
         lua.arguments(1)
         guard let n = lua.integer(1) else { return lua.typeError(1, "number") }
         guard n >= 0, n <= 1 << 20 else { return lua.argError(1, "between 0 and 1 MiB") }
-        let buf = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1), alignment: 8)
-        defer { buf.deallocate() }
-        var got = 0
-        while got < n {   // over 256 bytes a read may come back short, and EINTR may come
-            let r = getrandom(buf + got, n - got, 0)
-            if r < 0 {
-                if errno == EINTR { continue }
-                return lua.raiseErrno("ratchet.wsmask.random()", "getrandom", errno)
+        // on the stack for the 4-byte masking key of every client frame
+        return withUnsafeTemporaryAllocation(byteCount: max(n, 1), alignment: 8) { raw -> Int32 in
+            let buf = raw.baseAddress!
+            var got = 0
+            while got < n {   // over 256 bytes a read may come back short, and EINTR may come
+                let r = getrandom(buf + got, n - got, 0)
+                if r < 0 {
+                    if errno == EINTR { continue }
+                    return lua.raiseErrno("ratchet.wsmask.random()", "getrandom", errno)
+                }
+                got += r
             }
-            got += r
+            lua.push(bytes: buf, count: n)
+            return 1
         }
-        lua.push(bytes: buf, count: n)
-        return 1
     }
 
     /// mask(data, start, len, key) → the `len` bytes of `data` from position `start` (1-based)
