@@ -434,6 +434,11 @@ local cases = {
     { "http2:receive", 2, 0, function() local s = ratchet.http2.new("server"); return s.receive, { s, "x" } end },
     { "http2:output", 1, 0, function() local s = ratchet.http2.new("server"); return s.output, { s } end },
     { "http2:event", 1, 0, function() local s = ratchet.http2.new("server"); return s.event, { s } end },
+    -- ratchet.httpwire
+    { "httpwire.receive_body", 4, 2, function()
+        local a, b = pair_with_data("defgh")
+        return ratchet.httpwire.receive_body, { b, "HEADabc", 5, 8, ratchet.now() + 5, 2 }
+    end },
     { "http2:request", 5, 3, function()
         local s = ratchet.http2.new("client")
         return s.request, { s, "GET", "https", "localhost", "/", { accept = "*/*" }, "body", false }
@@ -478,6 +483,11 @@ local cases = {
     { "http2:terminate", 1, 1, function() local s = ratchet.http2.new("server"); return s.terminate, { s, 0 } end },
     { "http2:output", 1, 0, function() local s = ratchet.http2.new("server"); return s.output, { s } end },
     { "http2:event", 1, 0, function() local s = ratchet.http2.new("server"); return s.event, { s } end },
+    -- ratchet.httpwire
+    { "httpwire.receive_body", 4, 2, function()
+        local a, b = pair_with_data("defgh")
+        return ratchet.httpwire.receive_body, { b, "HEADabc", 5, 8, ratchet.now() + 5, 2 }
+    end },
 }
 
 h.run(function()

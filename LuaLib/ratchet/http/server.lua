@@ -85,11 +85,11 @@ local function flush(c)
     end
 end
 
--- One read. While a request head or body is being received (c.deadline set, on ratchet's
--- monotonic clock) the wait is bounded by what is left of its deadline — a head's alone, a
--- body's and by `wait` — else by `wait`.
+-- Sets the socket's timeout for the next wait. While a request head or body is being
+-- received (c.deadline set, on ratchet's monotonic clock) the wait is bounded by what is left
+-- of its deadline — a head's alone, a body's and by `wait` — else by `wait`.
 local now = ratchet.now
-local function recv(c)
+local function bound_wait(c)
     local deadline = c.deadline
     if deadline then
         local left = deadline - now()
@@ -103,6 +103,11 @@ local function recv(c)
     elseif c.timeout ~= c.wait then
         set_timeout(c, c.wait)
     end
+end
+
+-- One read.
+local function recv(c)
+    bound_wait(c)
     return c.recv(c.sock, RECV_SIZE)
 end
 
@@ -146,9 +151,16 @@ local function fill(c, buf, pos, need)
 end
 
 -- A Content-Length body not complete in buf (from pos): returns it and what follows it (buf,
--- pos), or nil at EOF. The pieces are joined once, into the body itself when nothing follows
--- (a large body is copied once, not into a buffer and then out of it).
+-- pos), or nil at EOF. Received natively into one buffer of the body's size (RequestBody.swift:
+-- each wait bounded as recv bounds it, the deadline checked before each wait); through recv
+-- on an encrypted or traced socket, the pieces joined once, into the body itself when nothing
+-- follows.
+local receive_body = ratchet.httpwire.receive_body
 local function read_body(c, buf, pos, length)
+    bound_wait(c)
+    local body, rest = receive_body(c.sock, buf, pos, length, c.deadline, RECV_SIZE)
+    if body then return body, rest, 1 end
+    if body == nil then return nil end
     local all = gather(c, sub(buf, pos), length)
     if not all then return nil end
     if #all == length then return all, "", 1 end

@@ -27,10 +27,14 @@ enum SocketMethods {
     /// that may park several times before it completes (through TLS: a record comes in many
     /// reads, a handshake in many flights) passes `deadlineSlot`, the first free index after
     /// its arguments, so that the socket's timeout bounds the whole call, not each wait.
+    /// `within` (seconds, negative: none) bounds this wait further, for a caller that keeps a
+    /// deadline of its own (the HTTP server's request body: RequestBody).
     @inline(__always)
-    static func park(_ lua: Lua, _ sock: Socket, write: Bool, deadlineSlot: Int32 = 0, _ function: String) -> Int32 {
+    static func park(_ lua: Lua, _ sock: Socket, write: Bool, deadlineSlot: Int32 = 0, within: Double = -1,
+                     _ function: String) -> Int32 {
         Kernel.withThread(lua) { t in
-            let timeout = deadlineSlot == 0 ? sock.timeout : lua.remaining(timeout: sock.timeout, slot: deadlineSlot)
+            var timeout = deadlineSlot == 0 ? sock.timeout : lua.remaining(timeout: sock.timeout, slot: deadlineSlot)
+            if within >= 0 && (timeout < 0 || within < timeout) { timeout = within }
             sock.wait(t, write: write, timeout: timeout)
             return Status.yield()
         } ?? Kernel.notInThread(lua, function)
@@ -227,27 +231,40 @@ enum SocketMethods {
             case .failed: return .raised
             }
         }
+        var buf: UnsafeMutableRawPointer?
+        let n = plainRead(s, maxlen: maxlen) {
+            buf = ReceiveBuffer.pointer
+            return Glibc.recv(s.fd, buf, maxlen, 0)
+        }
+        if n >= 0 {
+            lua.push(bytes: buf, count: n)
+            return .pushed
+        }
+        if n == -Int(EAGAIN) { return .wouldBlock(write: false) }
+        _ = lua.raiseErrno("ratchet.socket.recv()", "recv", Int32(-n))
+        return .raised
+    }
+
+    /// One read of a plain (unencrypted) socket by `read`, a recv(2)-like call of at most
+    /// `maxlen` bytes (retried on EINTR): the bytes read, or −errno (−EAGAIN: park).
+    @inline(__always)
+    static func plainRead(_ s: Socket, maxlen: Int, _ read: () -> Int) -> Int {
         // A short read drained a stream socket; until the next read edge (or a reset or
         // hang-up, which the watcher learns of) a recv would only say EAGAIN, so park at
         // once (one syscall per message saved). Not for datagrams (a short read says
         // nothing about the next one) nor after the peer closed.
         let stream = s.isStream
-        if stream, let w = s.watcher, w.mayParkWithoutRead {
-            return .wouldBlock(write: false)
-        }
-        let buf = ReceiveBuffer.pointer
+        if stream, let w = s.watcher, w.mayParkWithoutRead { return -Int(EAGAIN) }
         while true {
-            let n = Glibc.recv(s.fd, buf, maxlen, 0)
+            let n = read()
             if n >= 0 {
                 if stream && n > 0 && n < maxlen, let w = s.watcher { w.readReady = false }
-                lua.push(bytes: buf, count: n)
-                return .pushed
+                return n
             }
             let e = errno
             if e == EINTR { continue }
-            if e == EAGAIN { s.watcher?.readReady = false; return .wouldBlock(write: false) }
-            _ = lua.raiseErrno("ratchet.socket.recv()", "recv", e)
-            return .raised
+            if e == EAGAIN { s.watcher?.readReady = false }
+            return -Int(e)
         }
     }
 
