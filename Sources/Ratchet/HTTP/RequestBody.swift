@@ -11,7 +11,7 @@ import Glibc
 /// without a wait (the buffer is then the thread's ReceiveBuffer).
 ///
 /// A body that must wait moves into a userdata of its size in the call's first free stack
-/// slot (the ReceiveBuffer is shared by every thread): it survives parks, and a thread killed
+/// slot (the ReceiveBuffer is every coroutine's): it survives parks, and a thread killed
 /// mid-body leaves it to the garbage collector (which counts it, being Lua memory) with nothing
 /// else to free.
 enum RequestBody {
@@ -67,10 +67,7 @@ enum RequestBody {
             let need = length - have
             // what follows the body goes after it in the ReceiveBuffer, or at its start
             let after = body == stage ? stage + length : stage
-            let n = SocketMethods.plainRead(s, maxlen: need + recvSize) {
-                receive(s.fd, UnsafeMutableRawBufferPointer(start: body + have, count: need),
-                        UnsafeMutableRawBufferPointer(start: after, count: recvSize))
-            }
+            let n = SocketMethods.plainRead(s, need, into: body + have, then: after, recvSize)
             if n > need { return finish(lua, body, length, following: UnsafeRawBufferPointer(start: after, count: n - need)) }
             if n > 0 { have += n; continue }
             if n == 0 { lua.pushNil(); return 1 }  // the peer closed mid-body
@@ -121,18 +118,5 @@ enum RequestBody {
             lua.push(bytes: kept.baseAddress, count: following.count)
         }
         return 2
-    }
-
-    /// One recvmsg(2) into `first`, then (what the peer sent past it) `second`.
-    private static func receive(_ fd: Int32, _ first: UnsafeMutableRawBufferPointer,
-                                _ second: UnsafeMutableRawBufferPointer) -> Int {
-        var iov = (iovec(iov_base: first.baseAddress, iov_len: first.count),
-                   iovec(iov_base: second.baseAddress, iov_len: second.count))
-        return withUnsafeMutableBytes(of: &iov) { raw in
-            var msg = msghdr()
-            msg.msg_iov = raw.baseAddress!.assumingMemoryBound(to: iovec.self)
-            msg.msg_iovlen = second.count > 0 ? 2 : 1
-            return recvmsg(fd, &msg, 0)
-        }
     }
 }

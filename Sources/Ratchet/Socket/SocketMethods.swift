@@ -231,32 +231,42 @@ enum SocketMethods {
             case .failed: return .raised
             }
         }
-        var buf: UnsafeMutableRawPointer?
-        let n = plainRead(s, maxlen: maxlen) {
-            buf = ReceiveBuffer.pointer
-            return Glibc.recv(s.fd, buf, maxlen, 0)
-        }
-        if n >= 0 {
-            lua.push(bytes: buf, count: n)
-            return .pushed
-        }
-        if n == -Int(EAGAIN) { return .wouldBlock(write: false) }
-        _ = lua.raiseErrno("ratchet.socket.recv()", "recv", Int32(-n))
-        return .raised
-    }
-
-    /// One read of a plain (unencrypted) socket by `read`, a recv(2)-like call of at most
-    /// `maxlen` bytes (retried on EINTR): the bytes read, or −errno (−EAGAIN: park).
-    @inline(__always)
-    static func plainRead(_ s: Socket, maxlen: Int, _ read: () -> Int) -> Int {
         // A short read drained a stream socket; until the next read edge (or a reset or
         // hang-up, which the watcher learns of) a recv would only say EAGAIN, so park at
         // once (one syscall per message saved). Not for datagrams (a short read says
         // nothing about the next one) nor after the peer closed.
         let stream = s.isStream
-        if stream, let w = s.watcher, w.mayParkWithoutRead { return -Int(EAGAIN) }
+        if stream, let w = s.watcher, w.mayParkWithoutRead {
+            return .wouldBlock(write: false)
+        }
+        let buf = ReceiveBuffer.pointer
         while true {
-            let n = read()
+            let n = Glibc.recv(s.fd, buf, maxlen, 0)
+            if n >= 0 {
+                if stream && n > 0 && n < maxlen, let w = s.watcher { w.readReady = false }
+                lua.push(bytes: buf, count: n)
+                return .pushed
+            }
+            let e = errno
+            if e == EINTR { continue }
+            if e == EAGAIN { s.watcher?.readReady = false; return .wouldBlock(write: false) }
+            _ = lua.raiseErrno("ratchet.socket.recv()", "recv", e)
+            return .raised
+        }
+    }
+
+    /// readOnce's read of a plain (unencrypted) socket, the same rules, for a caller with
+    /// buffers of its own (RequestBody): at most `count` bytes into `buffer`, then at most
+    /// `moreCount` into `more`, in one recvmsg (EINTR retried); the bytes read, or −errno
+    /// (−EAGAIN: park). readOnce keeps its own copy: calling this cost the echo round trip
+    /// 116–200 instructions more (bench/echo_instructions.sh), however it was inlined.
+    static func plainRead(_ s: Socket, _ count: Int, into buffer: UnsafeMutableRawPointer,
+                          then more: UnsafeMutableRawPointer, _ moreCount: Int) -> Int {
+        let stream = s.isStream
+        if stream, let w = s.watcher, w.mayParkWithoutRead { return -Int(EAGAIN) }
+        let maxlen = count + moreCount
+        while true {
+            let n = receive(s.fd, buffer, count, more, moreCount)
             if n >= 0 {
                 if stream && n > 0 && n < maxlen, let w = s.watcher { w.readReady = false }
                 return n
@@ -265,6 +275,18 @@ enum SocketMethods {
             if e == EINTR { continue }
             if e == EAGAIN { s.watcher?.readReady = false }
             return -Int(e)
+        }
+    }
+
+    /// One recvmsg(2) into `first`, then (what did not fit) `second`.
+    private static func receive(_ fd: Int32, _ first: UnsafeMutableRawPointer, _ firstCount: Int,
+                                _ second: UnsafeMutableRawPointer?, _ secondCount: Int) -> Int {
+        var iov = (iovec(iov_base: first, iov_len: firstCount), iovec(iov_base: second, iov_len: secondCount))
+        return withUnsafeMutableBytes(of: &iov) { raw in
+            var msg = msghdr()
+            msg.msg_iov = raw.baseAddress!.assumingMemoryBound(to: iovec.self)
+            msg.msg_iovlen = secondCount > 0 ? 2 : 1
+            return recvmsg(fd, &msg, 0)
         }
     }
 
