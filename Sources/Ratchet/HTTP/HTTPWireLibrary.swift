@@ -5,6 +5,7 @@
 enum HTTPWireLibrary {
     static func open(_ lua: Lua) -> Int32 {
         lua.pushLibrary([("parse_request_head", RequestHead.parse), ("build_response_head", ResponseHead.build),
-                          ("date_line", HTTPDate.dateLine)])
+                          ("date_line", HTTPDate.dateLine),
+                          ("serve_requests", ConnectionLoop.serve)])
     }
 }
