@@ -289,19 +289,20 @@ end
 local function add_response(c, res, ncode, minor, head_only, keep, direct)
     local data = res.data
     if ncode < 200 or ncode == 204 or ncode == 304 then data = nil end   -- nor framing: the builder knows
-    local code, message, hdrs = res.code or 200, res.message or reasons[ncode] or "", res.headers
+    -- the status line shows the checked number: a code given as 200.0 or " 201" is written 200 and 201
+    local code, message, hdrs = ncode, res.message or reasons[ncode] or "", res.headers
     local sock = direct and c.nout == 0 and c.sock or nil
-    local head, chunked
-    head, keep, chunked = build_head(minor, code, message, hdrs, data, keep, head_only, nil, sock)
+    local head, kept, chunked = build_head(minor, code, message, hdrs, data, keep, head_only, nil, sock)
     if head == false then
         -- values the native code leaves to tostring (metamethods may run)
         if type(message) ~= "string" then message = tostring(message) end
         local t = type(data)
         if t ~= "string" and t ~= "function" and data ~= nil then data = tostring(data) end
-        head, keep, chunked = build_head(minor, code, message, hdrs and stringified(hdrs), data, keep, head_only,
+        head, kept, chunked = build_head(minor, code, message, hdrs and stringified(hdrs), data, keep, head_only,
             nil, sock)
     end
-    if not head then return nil, keep end
+    if not head then return nil, kept end   -- kept: what would split
+    keep = kept
     if head ~= "" then   -- what a direct send left over goes first
         local n = c.nout + 1
         c.out[n] = head
