@@ -283,6 +283,14 @@ struct ByteWriter {
     }
 
     mutating func appendDecimal(_ n: Int) {
+        if n >= 0 && n < 1000 {   // status codes and small lengths: no digit buffer
+            reserve(3)
+            if n >= 100 { base[count] = UInt8(0x30 + n / 100); count += 1 }
+            if n >= 10 { base[count] = UInt8(0x30 + n / 10 % 10); count += 1 }
+            base[count] = UInt8(0x30 + n % 10)
+            count += 1
+            return
+        }
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
