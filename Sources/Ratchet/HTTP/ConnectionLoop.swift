@@ -185,8 +185,10 @@ enum ConnectionLoop {
         lua.push(keep && !draining)
         lua.push(false)
         lua.pushNil()
-        lua.pushValue(sock)
-        let r = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { ResponseHead.write(lua, $0, at: base) }
+        lua.pushNil()   // the socket: given
+        let r = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) {
+            ResponseHead.write(lua, $0, at: base, socket: s)
+        }
         guard r == 2 || r == 3, lua.type(-2) == LUA_TSTRING else {
             // refused (would split, or values for tostring): nothing was sent
             if r < 0 { return r }

@@ -39,7 +39,10 @@ enum ResponseHead {
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { write(lua, $0) }
     }
 
-    static func write(_ lua: Lua, _ stack: UnsafeMutableBufferPointer<UInt8>, at a: Int32 = 0) -> Int32 {
+    /// `write` reads its arguments from stack slots a + 1 ... a + 9; a native caller that holds
+    /// the socket already passes it as `socket` (slot a + 9 is then not read).
+    static func write(_ lua: Lua, _ stack: UnsafeMutableBufferPointer<UInt8>, at a: Int32 = 0,
+                      socket: Socket? = nil) -> Int32 {
         let L = lua.L
         guard let minor = lua.integer(a + 1) else { return lua.typeError(1, "number") }
         let codeType = lua.type(a + 2)
@@ -60,7 +63,9 @@ enum ResponseHead {
         guard dateType == LUA_TSTRING || dateType <= LUA_TNIL else { return lua.typeError(8, "string") }
         let date = dateType == LUA_TSTRING ? lua.bytes(a + 8) : nil
         let sock: Socket?
-        if lua.type(a + 9) <= LUA_TNIL {
+        if let socket {
+            sock = socket
+        } else if lua.type(a + 9) <= LUA_TNIL {
             sock = nil
         } else {
             guard let s = Socket.get(lua, a + 9) else { return lua.typeError(9, "ratchet.socket") }
