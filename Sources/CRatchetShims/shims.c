@@ -14,13 +14,21 @@
 static int ratchet_finish(lua_State *L, int r, lua_KFunction k);
 
 // Runs a Swift implementation with the memory limit off (a failing allocation would
-// longjmp out of Swift), then performs what it described.
+// longjmp out of Swift), then performs what it described. A call it asks for is made here,
+// from C, in a loop (not by recursion: a native loop calling Lua many times without
+// yielding must not grow the C stack); a yield inside the call resumes in `k`.
 static inline int ratchet_run(lua_State *L, ratchet_impl impl, int status, lua_KContext ctx, lua_KFunction k) {
-    int outer = ratchet_in_swift_;
-    ratchet_in_swift_ = 1;
-    int r = impl(L, status, (intptr_t)ctx);
-    ratchet_in_swift_ = outer;
-    return ratchet_finish(L, r, k);
+    for (;;) {
+        int outer = ratchet_in_swift_;
+        ratchet_in_swift_ = 1;
+        int r = impl(L, status, (intptr_t)ctx);
+        ratchet_in_swift_ = outer;
+        if (r > RATCHET_CALL_BASE) return ratchet_finish(L, r, k);
+        int v = RATCHET_CALL_BASE - r;
+        ctx = (lua_KContext)(v >> 8);
+        status = lua_pcallk(L, v & 0xff, 1, 0, ctx, k);
+        if (status == LUA_OK) status = LUA_YIELD;
+    }
 }
 
 // Lua calls this (first call and every resumption) so Swift never sees a longjmp.

@@ -301,19 +301,20 @@ end
 local function add_response(c, res, ncode, minor, head_only, keep, direct)
     local data = res.data
     if ncode < 200 or ncode == 204 or ncode == 304 then data = nil end   -- nor framing: the builder knows
-    local code, message, hdrs = res.code or 200, res.message or reasons[ncode] or "", res.headers
+    -- the status line shows the checked number: a code given as 200.0 or " 201" is written 200 and 201
+    local code, message, hdrs = ncode, res.message or reasons[ncode] or "", res.headers
     local sock = direct and c.nout == 0 and c.sock or nil
-    local head, chunked
-    head, keep, chunked = build_head(minor, code, message, hdrs, data, keep, head_only, nil, sock)
+    local head, kept, chunked = build_head(minor, code, message, hdrs, data, keep, head_only, nil, sock)
     if head == false then
         -- values the native code leaves to tostring (metamethods may run)
         if type(message) ~= "string" then message = tostring(message) end
         local t = type(data)
         if t ~= "string" and t ~= "function" and data ~= nil then data = tostring(data) end
-        head, keep, chunked = build_head(minor, code, message, hdrs and stringified(hdrs), data, keep, head_only,
+        head, kept, chunked = build_head(minor, code, message, hdrs and stringified(hdrs), data, keep, head_only,
             nil, sock)
     end
-    if not head then return nil, keep end
+    if not head then return nil, kept end   -- kept: what would split
+    keep = kept
     if head ~= "" then   -- what a direct send left over goes first
         local n = c.nout + 1
         c.out[n] = head
@@ -358,14 +359,9 @@ for i = 100, 999 do status_codes[i] = i; status_codes[tostring(i)] = i end
 local NOT_IMPLEMENTED = {code = 501}
 local INTERNAL_ERROR = {code = 500}
 
--- Calls the handler for the request; returns its response table and numeric status (500 on
--- any failure).
-local function dispatch(self, method, uri, headers, data)
-    local handlers = self.handlers
-    local h = methods[method] and handlers[method]
-    if h == nil and method == "HEAD" then h = handlers.GET end
-    if not h then return NOT_IMPLEMENTED, 501 end
-    local ok, res = pcall(h, handlers, uri, headers, data, self.from)
+-- A handler's outcome (as from pcall) → the response table and numeric status (500 on any
+-- failure).
+local function checked(self, method, ok, res)
     if not ok then
         report(self, res)
         return INTERNAL_ERROR, 500
@@ -384,6 +380,15 @@ local function dispatch(self, method, uri, headers, data)
         return INTERNAL_ERROR, 500
     end
     return res, ncode
+end
+
+-- Calls the handler for the request; returns its response table and numeric status.
+local function dispatch(self, method, uri, headers, data)
+    local handlers = self.handlers
+    local h = methods[method] and handlers[method]
+    if h == nil and method == "HEAD" then h = handlers.GET end
+    if not h then return NOT_IMPLEMENTED, 501 end
+    return checked(self, method, pcall(h, handlers, uri, headers, data, self.from))
 end
 
 -- Reads the rest of a request head that starts at buf[pos] and is not complete: returns the
@@ -462,6 +467,59 @@ local function upgrade(self, c, res, minor, buf, pos)
     res.upgrade(c.sock, sub(buf, pos))
 end
 
+-- Sends the response of a request read up to buf[pos]: false when the connection ends
+-- after it (closed, or taken over by an upgrade).
+local function answer(self, c, res, ncode, method, minor, keep, buf, pos)
+    if ncode == 101 and res.upgrade then upgrade(self, c, res, minor, buf, pos); return false end
+    local head_only = method == "HEAD"
+    keep = keep and not self.draining
+    local direct = pos > #buf
+    local kept, refused = add_response(c, res, ncode, minor, head_only, keep, direct)
+    if kept == nil then
+        report(self, "handler for " .. method .. " returned a response that would split: " .. refused)
+        kept = add_response(c, INTERNAL_ERROR, 500, minor, head_only, keep, direct)
+    end
+    if not kept then
+        c.linger = pos <= #buf
+        flush(c)
+        return false
+    end
+    if c.nout > OUT_PIECES then flush(c) end
+    return true
+end
+
+-- The common request is served by the native loop (Sources/Ratchet/HTTP/ConnectionLoop.swift)
+-- once the connection waits for its next request with nothing pending; it returns here for
+-- everything else, at the point it reached. → bytes to parse; false: nothing to parse (the
+-- loop goes on); nil: the connection ends.
+local serve_requests = ratchet.httpwire.serve_requests
+local function serve_natively(self, c)
+    if c.timeout ~= c.wait then set_timeout(c, c.wait) end
+    local opt = c.opt
+    local r, ok, res, method, minor, keep = serve_requests(c.sock, self, self.handlers, self.from, c,
+        opt.max_header_bytes, opt.max_headers, headers_metatable, reasons, RECV_SIZE)
+    if r == nil then
+        -- a handler's response it left to this code (stage "head": nothing of it was sent)
+        local checked_res, ncode = checked(self, method, ok, res)
+        if not answer(self, c, checked_res, ncode, method, minor, keep, "", 1) then return nil end
+        return false
+    elseif r == true then
+        -- a response that did not fit the socket at once, or ends the connection
+        if #ok > 0 then
+            c.nout = c.nout + 1
+            c.out[c.nout] = ok
+        end
+        flush(c)
+        if not res then return nil end
+        return false
+    elseif r == false then
+        c.native = false   -- encrypted or traced: the Lua loop alone
+        return false
+    end
+    if r == "" then return nil end   -- the client closed
+    return r
+end
+
 -- What h2_server.lua uses of this file.
 local h2_io = {recv = recv, dispatch = dispatch, flush = flush, set_timeout = set_timeout}
 
@@ -487,8 +545,15 @@ local function serve(self, c)
         if pos > #buf then
             if c.nout > 0 then flush(c) end
             c.stage = "idle"
+            if c.native and not c.deadline and c.wait == opt.idle_timeout then
+                buf = serve_natively(self, c)
+                if not buf then
+                    if buf == nil then return end
+                    buf = ""
+                    goto continue
+                end
             -- recv(c) without the call when no deadline runs and the timeout is set already
-            if c.deadline or c.timeout ~= c.wait then buf = recv(c) else buf = sock_recv(sock, RECV_SIZE) end
+            elseif c.deadline or c.timeout ~= c.wait then buf = recv(c) else buf = sock_recv(sock, RECV_SIZE) end
             pos = 1
             if buf == "" then return end
         end
@@ -567,21 +632,7 @@ local function serve(self, c)
             end
             -- the response (stage stays "head": nothing of it is sent before send_stream)
             local res, ncode = dispatch(self, method, uri, headers, data)
-            if ncode == 101 and res.upgrade then return upgrade(self, c, res, minor, buf, pos) end
-            local head_only = method == "HEAD"
-            keep = keep and not self.draining
-            local direct = pos > #buf
-            local kept, refused = add_response(c, res, ncode, minor, head_only, keep, direct)
-            if kept == nil then
-                report(self, "handler for " .. method .. " returned a response that would split: " .. refused)
-                kept = add_response(c, INTERNAL_ERROR, 500, minor, head_only, keep, direct)
-            end
-            if not kept then
-                c.linger = pos <= #buf
-                flush(c)
-                return
-            end
-            if c.nout > OUT_PIECES then flush(c) end
+            if not answer(self, c, res, ncode, method, minor, keep, buf, pos) then return end
         end
         ::continue::
     end
@@ -608,8 +659,9 @@ function server:handle()
     -- recv and send are looked up once: they are called for every request
     -- `base`: the caller's own timeout on the socket (negative: none)
     local sock = self.socket
+    -- `native`: the common request may be served by the native loop (serve_natively)
     local c = {sock = sock, recv = sock.recv, send = sock.send, opt = self.options, out = {}, nout = 0,
-               stage = "idle", wait = self.options.header_timeout, base = sock:get_timeout()}
+               stage = "idle", wait = self.options.header_timeout, base = sock:get_timeout(), native = true}
     self.conn = c   -- for drain()
     local ok, err = pcall(serve, self, c)
     if not ok and err ~= CLOSED then

@@ -11,9 +11,15 @@
 //   RATCHET_ARGERROR        luaL_argerror(L, <integer below top>, <string on top>)
 //   RATCHET_YIELD_BASE - k  yield no values; on resume call the implementation again
 //                           with status LUA_YIELD and context k
+//   RATCHET_CALL_BASE - (k << 8 | n)
+//                           call the function below the top n values with them, in
+//                           protected mode, keeping one result (or the error); then call the
+//                           implementation again with context k and status LUA_YIELD (the
+//                           call returned) or the error's status. The callee may yield.
 #define RATCHET_RAISE (-1)
 #define RATCHET_ARGERROR (-2)
 #define RATCHET_YIELD_BASE (-3)
+#define RATCHET_CALL_BASE (-16777216)   // -(1 << 24), spelled so Swift imports it
 
 typedef int (*ratchet_impl)(lua_State *L, int status, intptr_t ctx);
 

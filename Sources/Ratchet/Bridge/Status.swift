@@ -5,6 +5,13 @@ import CRatchetShims
 public enum Status {
     public static let raise: Int32 = RATCHET_RAISE
     @inline(__always) public static func yield(_ ctx: Int = 0) -> Int32 { RATCHET_YIELD_BASE - Int32(ctx) }
+    /// Calls the function below the top `nargs` values (protected, one result), then runs
+    /// the implementation again with `ctx`: status LUA_YIELD when the call returned, else
+    /// the error's status with the error on top. For native loops that run Lua code (a
+    /// handler) between their own steps; the callee may yield.
+    @inline(__always) public static func call(_ nargs: Int32, ctx: Int) -> Int32 {
+        RATCHET_CALL_BASE - (Int32(ctx) << 8 | nargs)
+    }
 }
 
 /// Argument checking with the messages stock Lua gives (`bad argument #1 to 'f' (number

@@ -6,6 +6,7 @@
 enum HTTPWireLibrary {
     static func open(_ lua: Lua) -> Int32 {
         lua.pushLibrary([("parse_request_head", RequestHead.parse), ("build_response_head", ResponseHead.build),
-                          ("date_line", HTTPDate.dateLine), ("receive_body", RequestBody.receive)])
+                          ("date_line", HTTPDate.dateLine),
+                          ("serve_requests", ConnectionLoop.serve), ("receive_body", RequestBody.receive)])
     }
 }

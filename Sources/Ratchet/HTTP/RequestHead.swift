@@ -23,6 +23,23 @@ enum RequestHead {
         c < 14 && (0x3C01 as UInt32) &>> UInt32(c) & 1 != 0
     }
 
+    /// Index of the first byte a field value may not hold (its CR, normally) at or after
+    /// `from`; there is one (the head ends in CR LF CR LF). Eight bytes at a time while none
+    /// of them is below 14 (a word test), byte by byte near the end: a value cost about
+    /// five instructions a byte, a third of a browser's head.
+    @inline(__always) static func valueEnd(_ b: UnsafeRawBufferPointer, from: Int) -> Int {
+        var p = from
+        let lows: UInt64 = 0x0E0E_0E0E_0E0E_0E0E, highs: UInt64 = 0x8080_8080_8080_8080
+        while p + 8 <= b.count {
+            let x = b.loadUnaligned(fromByteOffset: p, as: UInt64.self)
+            // a byte below 14 (or above 0x7F: checked below) sets its high bit here
+            if (x &- lows) & ~x & highs != 0 { break }
+            p += 8
+        }
+        while !isBadValueByte(b[p]) { p += 1 }
+        return p
+    }
+
     /// Index of the first "\r\n\r\n" at or after `from`, or nil.
     static func headEnd(_ b: UnsafeRawBufferPointer, from: Int) -> Int? {
         var i = from
@@ -57,21 +74,52 @@ enum RequestHead {
         guard let maxHead = lua.integer(3) else { return lua.typeError(3, "number") }
         guard let maxHeaders = lua.integer(4) else { return lua.typeError(4, "number") }
         guard lua.type(5) == LUA_TTABLE || lua.isNoneOrNil(5) else { return lua.typeError(5, "table") }
-        let n = b.count
-        var start = max(pos - 1, 0)
-        while start + 1 < n && b[start] == CR && b[start + 1] == LF { start += 2 }
-        guard start < n, let he = headEnd(b, from: start) else {
+        switch read(lua, b, from: max(pos - 1, 0), maxHead: maxHead, maxHeaders: maxHeaders,
+                    metatable: lua.type(5) == LUA_TTABLE ? 5 : 0) {
+        case .incomplete(let start):
             lua.push(false)
             lua.push(start + 1)
             return 2
-        }
-        func fail(_ code: Int, minor: Int? = nil) -> Int32 {
-            lua.setTop(5)
+        case .failed(let code, let minor):
             lua.pushNil()
             lua.push(code)
             guard let minor else { return 2 }
             lua.push(minor)
             return 3
+        case .complete(let end, let fields, _, let keep, let special, _):
+            lua.push(end + 1)
+            lua.push(fields)
+            lua.push(keep)
+            lua.push(special)
+            return 8
+        }
+    }
+
+    enum Outcome {
+        /// No complete head yet; `start`: where it begins (after blank lines).
+        case incomplete(start: Int)
+        /// 400, 414, 431 or 505, with the minor version once the request line was read.
+        case failed(Int, minor: Int?)
+        /// Method, target, minor version and headers pushed; `end`: the offset after the head.
+        /// `upgrade`: the head has an Upgrade field (h2c, WebSocket: the caller's business).
+        case complete(end: Int, fields: Int, minor: Int, keep: Bool, special: Bool, upgrade: Bool)
+    }
+
+    /// The head in `b` from offset `from`, as `parse` describes it (also the native request
+    /// loop's parser, HTTP/ConnectionLoop). The headers table gets the metatable at stack
+    /// index `metatable` (0: none) unless the head is special. Leaves the stack as it found
+    /// it unless the head is complete.
+    static func read(_ lua: Lua, _ b: UnsafeRawBufferPointer, from: Int, maxHead: Int, maxHeaders: Int,
+                     metatable: Int32) -> Outcome {
+        let L = lua.L
+        let n = b.count
+        var start = from
+        while start + 1 < n && b[start] == CR && b[start + 1] == LF { start += 2 }
+        guard start < n, let he = headEnd(b, from: start) else { return .incomplete(start: start) }
+        let entryTop = lua.top
+        func fail(_ code: Int, minor: Int? = nil) -> Outcome {
+            lua.setTop(entryTop)
+            return .failed(code, minor: minor)
         }
         // the first CRLF exists: he is one
         var lineEnd = start
@@ -113,7 +161,7 @@ enum RequestHead {
         lua.newTable(nrec: min(lines, 64))
         let headers = lua.top
         var fields = 0
-        var hosts = 0, special = false, closeToken = false, keepAliveToken = false
+        var hosts = 0, special = false, upgrade = false, closeToken = false, keepAliveToken = false
         while p < stop {
             // name ":" OWS value OWS CRLF
             let nameStart = p
@@ -129,7 +177,7 @@ enum RequestHead {
             p += 1
             while b[p] == SP || b[p] == HT { p += 1 }
             let valueStart = p
-            while !isBadValueByte(b[p]) { p += 1 }
+            p = valueEnd(b, from: p)
             guard b[p] == CR && b[p + 1] == LF else { return fail(400, minor: minor) }
             var valueEnd = p
             while valueEnd > valueStart && (b[valueEnd - 1] == SP || b[valueEnd - 1] == HT) { valueEnd -= 1 }
@@ -143,6 +191,7 @@ enum RequestHead {
                 if memchr(b.baseAddress! + valueStart, 0x2C, value.count) != nil { return fail(400, minor: minor) }
                 hosts += 1
             case 6 where ResponseHead.equalsLower(name, "expect"): special = true
+            case 7 where ResponseHead.equalsLower(name, "upgrade"): upgrade = true
             case 10 where ResponseHead.equalsLower(name, "connection"):
                 if ResponseHead.hasToken(value, "close") { closeToken = true }
                 if ResponseHead.hasToken(value, "keep-alive") { keepAliveToken = true }
@@ -166,15 +215,12 @@ enum RequestHead {
             }
         }
         if minor == 1 && hosts != 1 { special = true }
-        if !special && lua.type(5) == LUA_TTABLE {
-            lua.pushValue(5)
+        if !special && metatable != 0 {
+            lua.pushValue(metatable)
             lua_setmetatable(L, headers)
         }
-        lua.push(he + 5)
-        lua.push(fields)
-        lua.push(minor == 1 ? !closeToken : keepAliveToken)
-        lua.push(special)
-        return 8
+        return .complete(end: he + 4, fields: fields, minor: minor, keep: minor == 1 ? !closeToken : keepAliveToken,
+                         special: special, upgrade: upgrade)
     }
 
     @inline(__always) static func isHost(_ b: UnsafeRawBufferPointer, _ i: Int) -> Bool {

@@ -34,42 +34,48 @@ enum ResponseHead {
     /// `data` nil, a string, or a function (a streamed body, sent by the caller).
     static let build: LuaImpl = { L, _, _ in
         // a head and a small body usually fit in 1 KiB on the stack: no malloc for them
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { write(Lua(L), $0) }
+        let lua = Lua(L)
+        lua.arguments(9)
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1024) { write(lua, $0) }
     }
 
-    static func write(_ lua: Lua, _ stack: UnsafeMutableBufferPointer<UInt8>) -> Int32 {
+    /// `write` reads its arguments from stack slots a + 1 ... a + 9; a native caller that holds
+    /// the socket already passes it as `socket` (slot a + 9 is then not read).
+    static func write(_ lua: Lua, _ stack: UnsafeMutableBufferPointer<UInt8>, at a: Int32 = 0,
+                      socket: Socket? = nil) -> Int32 {
         let L = lua.L
-        lua.arguments(9)
-        guard let minor = lua.integer(1) else { return lua.typeError(1, "number") }
-        let codeType = lua.type(2)
+        guard let minor = lua.integer(a + 1) else { return lua.typeError(1, "number") }
+        let codeType = lua.type(a + 2)
         guard codeType == LUA_TNUMBER || codeType == LUA_TSTRING else { return lua.typeError(2, "string") }
-        let headersType = lua.type(4)
+        let headersType = lua.type(a + 4)
         let hasHeaders = headersType == LUA_TTABLE
         guard hasHeaders || headersType <= LUA_TNIL else { return lua.typeError(4, "table") }
-        let dataType = lua.type(5)
+        let dataType = lua.type(a + 5)
         let stream = dataType == LUA_TFUNCTION
-        let data = dataType == LUA_TSTRING || dataType == LUA_TNUMBER ? lua.bytes(5) : nil
-        guard let reason = lua.bytes(3), stream || data != nil || dataType <= LUA_TNIL else {
+        let data = dataType == LUA_TSTRING || dataType == LUA_TNUMBER ? lua.bytes(a + 5) : nil
+        guard let reason = lua.bytes(a + 3), stream || data != nil || dataType <= LUA_TNIL else {
             lua.push(false)   // a reason or body for tostring
             return 1
         }
-        var keep = lua.toBool(6)
-        let headOnly = lua.toBool(7)
-        let dateType = lua.type(8)
+        var keep = lua.toBool(a + 6)
+        let headOnly = lua.toBool(a + 7)
+        let dateType = lua.type(a + 8)
         guard dateType == LUA_TSTRING || dateType <= LUA_TNIL else { return lua.typeError(8, "string") }
-        let date = dateType == LUA_TSTRING ? lua.bytes(8) : nil
+        let date = dateType == LUA_TSTRING ? lua.bytes(a + 8) : nil
         let sock: Socket?
-        if lua.type(9) <= LUA_TNIL {
+        if let socket {
+            sock = socket
+        } else if lua.type(a + 9) <= LUA_TNIL {
             sock = nil
         } else {
-            guard let s = Socket.get(lua, 9) else { return lua.typeError(9, "ratchet.socket") }
+            guard let s = Socket.get(lua, a + 9) else { return lua.typeError(9, "ratchet.socket") }
             sock = s
         }
         if hasForbidden(reason) { lua.pushNil(); lua.push("CR, LF or NUL in the reason phrase"); return 2 }
 
         // 1xx, 204 and 304 carry no body and no Content-Length (RFC 9110 8.6): a 101 with
         // one would tell a WebSocket client that the upgraded stream is an empty body.
-        let numeric = lua_tointegerx(L, 2, nil)
+        let numeric = lua_tointegerx(L, a + 2, nil)
         let bodiless = numeric < 200 || numeric == 204 || numeric == 304
 
         var out = ByteWriter(stack)
@@ -77,10 +83,10 @@ enum ResponseHead {
         out.append("HTTP/1.")
         out.append(minor == 0 ? 0x30 : 0x31)
         out.append(0x20)
-        if lua_isinteger(L, 2) != 0 {
-            out.appendDecimal(Int(lua_tointegerx(L, 2, nil)))
+        if lua_isinteger(L, a + 2) != 0 {
+            out.appendDecimal(Int(lua_tointegerx(L, a + 2, nil)))
         } else {
-            lua.pushValue(2)   // converted on a copy: a float code stays a number for the caller
+            lua.pushValue(a + 2)   // converted on a copy: a float code stays a number for the caller
             out.append(stringOf(lua, -1))
             lua.pop()
         }
@@ -91,13 +97,13 @@ enum ResponseHead {
         var hasLength = false, hasTE = false, hasDate = false
         if hasHeaders {
             lua.pushNil()
-            while lua_next(L, 4) != 0 {
+            while lua_next(L, a + 4) != 0 {
                 // key at -2, value at -1; the name is converted on a copy (next needs the key)
                 let keyType = lua.type(-2), valueType = lua.type(-1)
-                guard keyType == LUA_TSTRING || keyType == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
+                guard keyType == LUA_TSTRING || keyType == LUA_TNUMBER else { lua.setTop(a + 8); lua.push(false); return 1 }
                 lua.pushValue(-2)
                 let name = stringOf(lua, -1)
-                if hasForbidden(name) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header name"); return 2 }
+                if hasForbidden(name) { lua.setTop(a + 8); lua.pushNil(); lua.push("CR, LF or NUL in a header name"); return 2 }
                 let special = classify(name)
                 var closes = false
                 if valueType == LUA_TTABLE {
@@ -106,17 +112,17 @@ enum ResponseHead {
                     while k <= count {
                         let itemType = lua.rawGet(-2, k)
                         k += 1
-                        guard itemType == LUA_TSTRING || itemType == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
+                        guard itemType == LUA_TSTRING || itemType == LUA_TNUMBER else { lua.setTop(a + 8); lua.push(false); return 1 }
                         let value = stringOf(lua, -1)
-                        if hasForbidden(value) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header value"); return 2 }
+                        if hasForbidden(value) { lua.setTop(a + 8); lua.pushNil(); lua.push("CR, LF or NUL in a header value"); return 2 }
                         out.appendField(name, value)
                         if special == .connection && hasToken(value, "close") { closes = true }
                         lua.pop()
                     }
                 } else {
-                    guard valueType == LUA_TSTRING || valueType == LUA_TNUMBER else { lua.setTop(8); lua.push(false); return 1 }
+                    guard valueType == LUA_TSTRING || valueType == LUA_TNUMBER else { lua.setTop(a + 8); lua.push(false); return 1 }
                     let value = stringOf(lua, -2)
-                    if hasForbidden(value) { lua.setTop(8); lua.pushNil(); lua.push("CR, LF or NUL in a header value"); return 2 }
+                    if hasForbidden(value) { lua.setTop(a + 8); lua.pushNil(); lua.push("CR, LF or NUL in a header value"); return 2 }
                     out.appendField(name, value)
                     if special == .connection && hasToken(value, "close") { closes = true }
                 }
@@ -282,6 +288,14 @@ struct ByteWriter {
     }
 
     mutating func appendDecimal(_ n: Int) {
+        if n >= 0 && n < 1000 {   // status codes and small lengths: no digit buffer
+            reserve(3)
+            if n >= 100 { base[count] = UInt8(0x30 + n / 100); count += 1 }
+            if n >= 10 { base[count] = UInt8(0x30 + n / 10 % 10); count += 1 }
+            base[count] = UInt8(0x30 + n % 10)
+            count += 1
+            return
+        }
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
                      UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
             (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)

@@ -30,13 +30,13 @@ enum SocketMethods {
     /// `within` (seconds, negative: none) bounds this wait further, for a caller that keeps a
     /// deadline of its own (the HTTP server's request body: RequestBody).
     @inline(__always)
-    static func park(_ lua: Lua, _ sock: Socket, write: Bool, deadlineSlot: Int32 = 0, within: Double = -1,
+    static func park(_ lua: Lua, _ sock: Socket, write: Bool, deadlineSlot: Int32 = 0, within: Double = -1, ctx: Int = 0,
                      _ function: String) -> Int32 {
         Kernel.withThread(lua) { t in
             var timeout = deadlineSlot == 0 ? sock.timeout : lua.remaining(timeout: sock.timeout, slot: deadlineSlot)
             if within >= 0 && (timeout < 0 || within < timeout) { timeout = within }
             sock.wait(t, write: write, timeout: timeout)
-            return Status.yield()
+            return Status.yield(ctx)
         } ?? Kernel.notInThread(lua, function)
     }
 
@@ -231,27 +231,38 @@ enum SocketMethods {
             case .failed: return .raised
             }
         }
+        let buf = ReceiveBuffer.pointer
+        let n = readPlain(s, buf, maxlen: maxlen)
+        if n >= 0 {
+            lua.push(bytes: buf, count: n)
+            return .pushed
+        }
+        if n == -Int(EAGAIN) { return .wouldBlock(write: false) }
+        _ = lua.raiseErrno("ratchet.socket.recv()", "recv", Int32(-n))
+        return .raised
+    }
+
+    /// One recv(2) of a plain socket into `buf` (EINTR retried): the bytes read (0: the peer
+    /// closed), or −errno (−EAGAIN: park). Also the HTTP server's native request loop
+    /// (HTTP/ConnectionLoop), which parses the bytes where they land.
+    @inline(__always)
+    static func readPlain(_ s: Socket, _ buf: UnsafeMutableRawPointer, maxlen: Int) -> Int {
         // A short read drained a stream socket; until the next read edge (or a reset or
         // hang-up, which the watcher learns of) a recv would only say EAGAIN, so park at
         // once (one syscall per message saved). Not for datagrams (a short read says
         // nothing about the next one) nor after the peer closed.
         let stream = s.isStream
-        if stream, let w = s.watcher, w.mayParkWithoutRead {
-            return .wouldBlock(write: false)
-        }
-        let buf = ReceiveBuffer.pointer
+        if stream, let w = s.watcher, w.mayParkWithoutRead { return -Int(EAGAIN) }
         while true {
             let n = Glibc.recv(s.fd, buf, maxlen, 0)
             if n >= 0 {
                 if stream && n > 0 && n < maxlen, let w = s.watcher { w.readReady = false }
-                lua.push(bytes: buf, count: n)
-                return .pushed
+                return n
             }
             let e = errno
             if e == EINTR { continue }
-            if e == EAGAIN { s.watcher?.readReady = false; return .wouldBlock(write: false) }
-            _ = lua.raiseErrno("ratchet.socket.recv()", "recv", e)
-            return .raised
+            if e == EAGAIN { s.watcher?.readReady = false }
+            return -Int(e)
         }
     }
 
