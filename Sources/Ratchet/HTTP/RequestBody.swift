@@ -6,19 +6,25 @@ import Glibc
 /// with the head, a `recv` per further piece (a Lua string each) and a join of the pieces: a
 /// copy of the body more than needed, another of what came with the head, and a Lua string and
 /// loop step per read. Here what came with the head is copied once (from the server's buffer,
-/// no `sub`) and the kernel writes the rest straight after it, in one buffer of the body's
-/// size, which becomes the body string. No allocation but that string while the body arrives
-/// without a wait (the buffer is then the thread's ReceiveBuffer).
+/// no `sub`) and the kernel writes the rest straight after it, in one buffer, which becomes the
+/// body string. While the body arrives without a wait that buffer is the thread's
+/// ReceiveBuffer (no allocation but the body string).
 ///
-/// A body that must wait moves into a userdata of its size in the call's first free stack
-/// slot (the ReceiveBuffer is every coroutine's): it survives parks, and a thread killed
-/// mid-body leaves it to the garbage collector (which counts it, being Lua memory) with nothing
-/// else to free.
+/// A body that must wait moves into a userdata in the call's first free stack slot (the
+/// ReceiveBuffer is every coroutine's): it survives parks, and a thread killed mid-body leaves
+/// it to the garbage collector (which counts it, being Lua memory) with nothing else to free.
+/// The userdata grows as the body comes (doubling, from 64 KiB): a client that announces a
+/// large body and sends little makes the server hold little, as the Lua loop's pieces did.
 enum RequestBody {
     /// The waiting body's stack slot: the first after the six arguments.
     private static let bufferSlot: Int32 = 7
-    /// The userdata starts with the number of body bytes it holds (kept across parks).
-    private static let header = MemoryLayout<Int>.size
+    /// The userdata starts with the number of body bytes it holds and the number it can hold.
+    private static let header = 2 * MemoryLayout<Int>.size
+    /// A waiting body's first buffer, unless the body is smaller.
+    private static let initial = 65536
+    /// Room after a buffer of the body's full size for bytes that follow the body (a pipelined
+    /// request) read with its end: a read that fills it all leaves the socket maybe unread.
+    private static let room = 4096
     /// Longer bodies are left to the Lua path (no server limit comes near it).
     private static let largest = Int(Int32.max)
 
@@ -54,21 +60,36 @@ enum RequestBody {
         if Kernel.timedOut(lua, status) { return lua.raiseTimeout("ratchet.socket.recv()", "recv") }
         let stage = ReceiveBuffer.pointer
         var body: UnsafeMutableRawPointer
-        var have: Int
+        var have: Int, capacity: Int
         if status == LUA_YIELD {
-            body = lua_touserdata(lua.L, bufferSlot) + header
-            have = body.load(fromByteOffset: -header, as: Int.self)
+            let p = lua_touserdata(lua.L, bufferSlot)!
+            have = p.load(as: Int.self)
+            capacity = p.load(fromByteOffset: MemoryLayout<Int>.size, as: Int.self)
+            body = p + header
         } else {
-            body = length + recvSize <= ReceiveBuffer.capacity ? stage : newBuffer(lua, length)
             have = prefix.count
+            if length + recvSize <= ReceiveBuffer.capacity {
+                body = stage
+                capacity = length
+            } else {
+                capacity = firstCapacity(have: have, length: length)
+                body = newBuffer(lua, capacity, length)
+            }
             if have > 0 { body.copyMemory(from: prefix.baseAddress!, byteCount: have) }
         }
         while have < length {
+            if have == capacity {
+                // a bigger userdata takes the stack slot (never the staged body: it has room)
+                capacity = min(length, 2 * capacity)
+                let bigger = newBuffer(lua, capacity, length)
+                bigger.copyMemory(from: body, byteCount: have)
+                lua.replace(bufferSlot)
+                body = bigger
+            }
             let need = length - have
-            // what follows the body goes after it in the ReceiveBuffer, or at its start
-            let after = body == stage ? stage + length : stage
-            let n = SocketMethods.plainRead(s, need, into: body + have, then: after, recvSize)
-            if n > need { return finish(lua, body, length, following: UnsafeRawBufferPointer(start: after, count: n - need)) }
+            let extra = capacity < length ? 0 : body == stage ? recvSize : room
+            let n = SocketMethods.readPlain(s, body + have, maxlen: capacity - have + extra)
+            if n > need { return finish(lua, body, length, following: UnsafeRawBufferPointer(start: body + length, count: n - need)) }
             if n > 0 { have += n; continue }
             if n == 0 { lua.pushNil(); return 1 }  // the peer closed mid-body
             if n != -Int(EAGAIN) { return lua.raiseErrno("ratchet.socket.recv()", "recv", Int32(-n)) }
@@ -82,16 +103,26 @@ enum RequestBody {
                     return Status.raise
                 }
             }
-            if body == stage { body = unstage(lua, prefix, have: have, length: length) }
+            if body == stage {
+                capacity = firstCapacity(have: have, length: length)
+                body = unstage(lua, prefix, have: have, capacity: capacity, length: length)
+            }
             body.storeBytes(of: have, toByteOffset: -header, as: Int.self)
+            body.storeBytes(of: capacity, toByteOffset: MemoryLayout<Int>.size - header, as: Int.self)
             return SocketMethods.park(lua, s, write: false, within: within, "ratchet.socket.recv()")
         }
         return finish(lua, body, length, following: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
-    /// A userdata for a body of `length` bytes at the top of the stack: where its bytes start.
-    private static func newBuffer(_ lua: Lua, _ length: Int) -> UnsafeMutableRawPointer {
-        lua_newuserdatauv(lua.L, header + length, 0) + header
+    /// The capacity of a waiting body's first userdata, holding `have` bytes.
+    private static func firstCapacity(have: Int, length: Int) -> Int {
+        min(length, max(initial, 2 * have))
+    }
+
+    /// A userdata at the top of the stack for `capacity` bytes of a `length`-byte body (and
+    /// `room` more once it is the full size): where its bytes start.
+    private static func newBuffer(_ lua: Lua, _ capacity: Int, _ length: Int) -> UnsafeMutableRawPointer {
+        lua_newuserdatauv(lua.L, header + capacity + (capacity < length ? 0 : room), 0)! + header
     }
 
     // The ReceiveBuffer is every reader's, and a Lua allocation may run a finalizer (Lua code,
@@ -99,10 +130,11 @@ enum RequestBody {
 
     /// Moves a staged body that must wait into its userdata at `bufferSlot`: the bytes read
     /// into the ReceiveBuffer are held in a string while the userdata is allocated.
-    private static func unstage(_ lua: Lua, _ prefix: UnsafeRawBufferPointer, have: Int, length: Int) -> UnsafeMutableRawPointer {
+    private static func unstage(_ lua: Lua, _ prefix: UnsafeRawBufferPointer, have: Int, capacity: Int,
+                                length: Int) -> UnsafeMutableRawPointer {
         let stage = ReceiveBuffer.pointer
         lua.push(bytes: stage + prefix.count, count: have - prefix.count)
-        let body = newBuffer(lua, length)
+        let body = newBuffer(lua, capacity, length)
         if prefix.count > 0 { body.copyMemory(from: prefix.baseAddress!, byteCount: prefix.count) }
         if let read = lua.bytes(-2), read.count > 0 { (body + prefix.count).copyMemory(from: read.baseAddress!, byteCount: read.count) }
         lua.remove(-2)

@@ -244,7 +244,8 @@ enum SocketMethods {
 
     /// One recv(2) of a plain socket into `buf` (EINTR retried): the bytes read (0: the peer
     /// closed), or −errno (−EAGAIN: park). Also the HTTP server's native request loop
-    /// (HTTP/ConnectionLoop), which parses the bytes where they land.
+    /// (HTTP/ConnectionLoop), which parses the bytes where they land, and its body reader
+    /// (HTTP/RequestBody), which reads a body into its own buffer.
     @inline(__always)
     static func readPlain(_ s: Socket, _ buf: UnsafeMutableRawPointer, maxlen: Int) -> Int {
         // A short read drained a stream socket; until the next read edge (or a reset or
@@ -263,41 +264,6 @@ enum SocketMethods {
             if e == EINTR { continue }
             if e == EAGAIN { s.watcher?.readReady = false }
             return -Int(e)
-        }
-    }
-
-    /// readOnce's read of a plain (unencrypted) socket, the same rules, for a caller with
-    /// buffers of its own (RequestBody): at most `count` bytes into `buffer`, then at most
-    /// `moreCount` into `more`, in one recvmsg (EINTR retried); the bytes read, or −errno
-    /// (−EAGAIN: park). readOnce keeps its own copy: calling this cost the echo round trip
-    /// 116–200 instructions more (bench/echo_instructions.sh), however it was inlined.
-    static func plainRead(_ s: Socket, _ count: Int, into buffer: UnsafeMutableRawPointer,
-                          then more: UnsafeMutableRawPointer, _ moreCount: Int) -> Int {
-        let stream = s.isStream
-        if stream, let w = s.watcher, w.mayParkWithoutRead { return -Int(EAGAIN) }
-        let maxlen = count + moreCount
-        while true {
-            let n = receive(s.fd, buffer, count, more, moreCount)
-            if n >= 0 {
-                if stream && n > 0 && n < maxlen, let w = s.watcher { w.readReady = false }
-                return n
-            }
-            let e = errno
-            if e == EINTR { continue }
-            if e == EAGAIN { s.watcher?.readReady = false }
-            return -Int(e)
-        }
-    }
-
-    /// One recvmsg(2) into `first`, then (what did not fit) `second`.
-    private static func receive(_ fd: Int32, _ first: UnsafeMutableRawPointer, _ firstCount: Int,
-                                _ second: UnsafeMutableRawPointer?, _ secondCount: Int) -> Int {
-        var iov = (iovec(iov_base: first, iov_len: firstCount), iovec(iov_base: second, iov_len: secondCount))
-        return withUnsafeMutableBytes(of: &iov) { raw in
-            var msg = msghdr()
-            msg.msg_iov = raw.baseAddress!.assumingMemoryBound(to: iovec.self)
-            msg.msg_iovlen = secondCount > 0 ? 2 : 1
-            return recvmsg(fd, &msg, 0)
         }
     }
 
