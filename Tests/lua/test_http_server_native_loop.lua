@@ -63,10 +63,12 @@ end
 h.run(function()
     -- the server's Lua lines, counted in the connection thread
     local lines = 0
+    local server_socket
     local listener, port = h.listen()
     local acceptor = thread.attach(function()
         while true do
             local client, from = listener:accept()
+            server_socket = client
             local conn = server.new(client, from, handlers, options)
             thread.attach(function()
                 debug.sethook(function()
@@ -139,6 +141,12 @@ h.run(function()
     lines = 0
     for i = 1, 100 do request(s, "GET /plain HTTP/1.1", 200, "plain", "again " .. i) end
     assert(lines < 10, ("back in the native loop: %d Lua lines for 100 requests"):format(lines))
+    -- a tracer set on the server's socket while the loop waits sees the next exchange
+    local traced = {}
+    server_socket:set_tracer(function(what, data) traced[#traced + 1] = what end)
+    request(s, "GET /plain HTTP/1.1", 200, "plain", "a traced request")
+    assert(#traced >= 2 and traced[1] == "recv", "the tracer saw the request: " .. table.concat(traced, ","))
+    server_socket:set_tracer(nil)
     -- Connection: close from the handler ends the connection after its response
     request(s, "GET /close HTTP/1.1", 200, "bye", "Connection: close")
     h.eq(s:recv(10), "", "the server closed")

@@ -63,9 +63,6 @@ enum ConnectionLoop {
                 if r != next { return r }
                 ctx = 0
                 status = LUA_OK
-            } else if s.encryption != nil || s.hasTracer || !s.isStream {
-                lua.push(false)
-                return 1
             }
             while true {
                 let r = receive(lua, s, timedOut: ctx == reading && Kernel.timedOut(lua, status))
@@ -83,6 +80,12 @@ enum ConnectionLoop {
     /// what the Lua loop must do.
     private static func receive(_ lua: Lua, _ s: Socket, timedOut: Bool) -> Int32 {
         if timedOut { return lua.raiseTimeout("ratchet.socket.recv()", "recv") }
+        // checked before every read: a tracer may be set while the loop waits
+        if s.encryption != nil || s.hasTracer || !s.isStream {
+            lua.setTop(top)
+            lua.push(false)
+            return 1
+        }
         let buf = ReceiveBuffer.pointer
         let size = min(max(lua_tointegerx(lua.L, recvSize, nil), 1), lua_Integer(ReceiveBuffer.capacity))
         let n = SocketMethods.readPlain(s, buf, maxlen: Int(size))
