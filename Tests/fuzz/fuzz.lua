@@ -136,6 +136,9 @@ function M.send_pieces(s, pieces)
         local ok, rest = pcall(s.send, s, piece)
         while ok and rest do ok, rest = pcall(s.send, s, rest) end
         if not ok then return false end
+        -- after a piece of odd length the server runs before the next one comes: some pieces
+        -- arrive on their own (as separate segments would), others together with the next
+        if #piece % 2 == 1 then ratchet.thread.yield() end
     end
     pcall(s.shutdown, s, "write")
     return true

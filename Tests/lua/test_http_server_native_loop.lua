@@ -40,6 +40,10 @@ function handlers:GET(uri, headers, data, from)
     return routes[uri]()
 end
 function handlers:PURGE(uri) return {code = 200, message = "OK", data = "purged " .. uri} end
+function handlers:POST(uri, headers, data)
+    assert(getmetatable(headers), "the header table has its metatable")
+    return {code = 200, message = "OK", data = ("%s %d %s"):format(uri, #data, data:sub(1, 8))}
+end
 local options = {on_error = function(err) errors[#errors + 1] = tostring(err) end}
 
 -- handler objects that inherit their methods: the Lua lookup finds them
@@ -59,10 +63,12 @@ end
 h.run(function()
     -- the server's Lua lines, counted in the connection thread
     local lines = 0
+    local server_socket
     local listener, port = h.listen()
     local acceptor = thread.attach(function()
         while true do
             local client, from = listener:accept()
+            server_socket = client
             local conn = server.new(client, from, handlers, options)
             thread.attach(function()
                 debug.sethook(function()
@@ -115,10 +121,32 @@ h.run(function()
     while not got:find("0\r\n\r\n", 1, true) do got = got .. s:recv(4096) end
     t.has(got, "Transfer-Encoding: chunked\r\n", "stream")
     t.has(got, "2\r\np1\r\n2\r\np2\r\n2\r\np3\r\n0\r\n\r\n", "stream chunks")
+    -- bodies: whole in one read (natively, counted below), in two reads, empty, over the limit
+    lines = 0
+    for i = 1, 50 do
+        local body = ("b"):rep(i * 7)
+        t.send_all(s, "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body)
+        local res = t.read_responses(s, 1)[1]
+        h.eq(res.body, ("/p %d %s"):format(#body, body:sub(1, 8)), "POST " .. i)
+    end
+    assert(lines < 10, ("POSTs with their bodies served natively: %d Lua lines for 50"):format(lines))
+    t.send_all(s, "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234")
+    thread.timer(0.05)
+    t.send_all(s, "56789")
+    h.eq(t.read_responses(s, 1)[1].body, "/p 10 01234567", "a body in two reads")
+    request(s, "POST /p HTTP/1.1\r\nContent-Length: 0", 200, "/p 0 ", "an empty body")
+    t.send_all(s, "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 00000000000000000003\r\n\r\nabc")
+    h.eq(t.read_responses(s, 1)[1].body, "/p 3 abc", "a length with leading zeros (the Lua framing)")
     -- still served natively after all of that
     lines = 0
     for i = 1, 100 do request(s, "GET /plain HTTP/1.1", 200, "plain", "again " .. i) end
     assert(lines < 10, ("back in the native loop: %d Lua lines for 100 requests"):format(lines))
+    -- a tracer set on the server's socket while the loop waits sees the next exchange
+    local traced = {}
+    server_socket:set_tracer(function(what, data) traced[#traced + 1] = what end)
+    request(s, "GET /plain HTTP/1.1", 200, "plain", "a traced request")
+    assert(#traced >= 2 and traced[1] == "recv", "the tracer saw the request: " .. table.concat(traced, ","))
+    server_socket:set_tracer(nil)
     -- Connection: close from the handler ends the connection after its response
     request(s, "GET /close HTTP/1.1", 200, "bye", "Connection: close")
     h.eq(s:recv(10), "", "the server closed")

@@ -497,7 +497,7 @@ local function serve_natively(self, c)
     if c.timeout ~= c.wait then set_timeout(c, c.wait) end
     local opt = c.opt
     local r, ok, res, method, minor, keep = serve_requests(c.sock, self, self.handlers, self.from, c,
-        opt.max_header_bytes, opt.max_headers, headers_metatable, reasons, RECV_SIZE)
+        opt.max_header_bytes, opt.max_headers, opt.max_body_bytes, headers_metatable, reasons, RECV_SIZE)
     if r == nil then
         -- a handler's response it left to this code (stage "head": nothing of it was sent)
         local checked_res, ncode = checked(self, method, ok, res)

@@ -9,8 +9,9 @@ import Glibc
 /// line of Lua between requests. In callgrind the Lua connection loop around each request
 /// (about 50 lines) cost as much as the parser and the response builder together.
 ///
-/// The common request is a complete head that is all the bytes read (no pipelining), with
-/// no body, Expect, Upgrade or odd Host (`special`), not HEAD, for a method the handler
+/// The common request is a complete head that is, with its Content-Length body if it has
+/// one, all the bytes read (no pipelining, no body in pieces), with no chunked body,
+/// Expect, Upgrade or odd Host, not HEAD, for a method the handler
 /// object holds itself as a function (rawget: an inherited or callable handler goes through
 /// the Lua lookup). Its answer is a plain table (no metatable) with an integer status other
 /// than 101, a string or no reason, a header table or none, and a string body of at most
@@ -18,7 +19,7 @@ import Glibc
 /// nothing of the response sent, so every limit and error reply stays the Lua code's.
 ///
 /// serve_requests(sock, server, handlers, from, conn, max_header_bytes, max_headers,
-///                headers_metatable, reasons, recv_size) →
+///                max_body_bytes, headers_metatable, reasons, recv_size) →
 ///   buf — bytes for the Lua loop to handle from their start ("" at EOF);
 ///   nil, ok, res, method, minor, keep — a handler was called (`ok, res` as from pcall):
 ///     the Lua loop checks and answers it; nothing more was read;
@@ -31,18 +32,18 @@ import Glibc
 enum ConnectionLoop {
     // argument slots
     private static let sock: Int32 = 1, server: Int32 = 2, handlers: Int32 = 3, from: Int32 = 4, conn: Int32 = 5
-    private static let maxHead: Int32 = 6, maxHeaders: Int32 = 7, metatable: Int32 = 8, reasons: Int32 = 9
-    private static let recvSize: Int32 = 10
+    private static let maxHead: Int32 = 6, maxHeaders: Int32 = 7, maxBody: Int32 = 8, metatable: Int32 = 9
+    private static let reasons: Int32 = 10, recvSize: Int32 = 11
     // the strings the loop looks up or stores, pushed once per call: a key pushed from a
     // slot is found by its address, where pushing it from C text hashes or compares it
     // again (that cost more than the parser did)
     private static let keys: [StaticString] = ["stage", "head", "idle", "code", "message", "headers", "data", "draining"]
-    private static let stageKey: Int32 = 11, head: Int32 = 12, idle: Int32 = 13, codeKey: Int32 = 14
-    private static let messageKey: Int32 = 15, headersKey: Int32 = 16, dataKey: Int32 = 17, drainingKey: Int32 = 18
+    private static let stageKey: Int32 = 12, head: Int32 = 13, idle: Int32 = 14, codeKey: Int32 = 15
+    private static let messageKey: Int32 = 16, headersKey: Int32 = 17, dataKey: Int32 = 18, drainingKey: Int32 = 19
     // a request being answered: what the parser pushed, then the handler's result
-    private static let method: Int32 = 19, target: Int32 = 20, headers: Int32 = 22
-    private static let result: Int32 = 23
-    private static let top: Int32 = 18   // the call's own state ends here between requests
+    private static let method: Int32 = 20, target: Int32 = 21, headers: Int32 = 23
+    private static let result: Int32 = 24
+    private static let top: Int32 = 19   // the call's own state ends here between requests
     // what the trampoline brings back (ctx): resumed after a read's park, or after the handler;
     // the request's minor version and keep-alive ride along in the bits above
     private static let reading = 1, answered = 2
@@ -62,9 +63,6 @@ enum ConnectionLoop {
                 if r != next { return r }
                 ctx = 0
                 status = LUA_OK
-            } else if s.encryption != nil || s.hasTracer || !s.isStream {
-                lua.push(false)
-                return 1
             }
             while true {
                 let r = receive(lua, s, timedOut: ctx == reading && Kernel.timedOut(lua, status))
@@ -82,6 +80,12 @@ enum ConnectionLoop {
     /// what the Lua loop must do.
     private static func receive(_ lua: Lua, _ s: Socket, timedOut: Bool) -> Int32 {
         if timedOut { return lua.raiseTimeout("ratchet.socket.recv()", "recv") }
+        // checked before every read: a tracer may be set while the loop waits
+        if s.encryption != nil || s.hasTracer || !s.isStream {
+            lua.setTop(top)
+            lua.push(false)
+            return 1
+        }
         let buf = ReceiveBuffer.pointer
         let size = min(max(lua_tointegerx(lua.L, recvSize, nil), 1), lua_Integer(ReceiveBuffer.capacity))
         let n = SocketMethods.readPlain(s, buf, maxlen: Int(size))
@@ -95,17 +99,24 @@ enum ConnectionLoop {
         guard n > 0 else { lua.push(""); return 1 }
         let outcome = RequestHead.read(lua, bytes, from: 0, maxHead: Int(lua_tointegerx(lua.L, maxHead, nil)),
                                        maxHeaders: Int(lua_tointegerx(lua.L, maxHeaders, nil)), metatable: metatable)
-        // isMethod pushes the name; rawget replaces it with what the handler object holds
-        guard case .complete(let end, _, let minor, let keep, let special, let upgrade) = outcome, end == n, !special, !upgrade,
+        // A body is taken when its Content-Length is all that made the head special and it
+        // is all the rest of what was read. isMethod pushes the name; rawget replaces it with
+        // what the handler object holds for it.
+        guard case .complete(let end, _, let minor, let keep, let special, let upgrade, let length) = outcome, !upgrade,
+              end + max(length, 0) == n, !special || length >= 0 && length <= lua_tointegerx(lua.L, maxBody, nil),
               isMethod(lua, method), lua_rawget(lua.L, handlers) == LUA_TFUNCTION else {
             return handBack(lua, bytes)
+        }
+        if special {   // checked here instead: the table gets its metatable now
+            lua.pushValue(metatable)
+            lua_setmetatable(lua.L, headers)
         }
         stage(lua, head)
         // handler(handlers, target, headers, nil, from), at the result slot
         lua.pushValue(handlers)
         lua.pushValue(target)
         lua.pushValue(headers)
-        lua.pushNil()
+        if length >= 0 { lua.push(bytes: buf + end, count: length) } else { lua.pushNil() }
         lua.pushValue(from)
         return Status.call(5, ctx: answered | minor << 2 | (keep ? 1 : 0) << 3)
     }

@@ -86,7 +86,7 @@ enum RequestHead {
             guard let minor else { return 2 }
             lua.push(minor)
             return 3
-        case .complete(let end, let fields, _, let keep, let special, _):
+        case .complete(let end, let fields, _, let keep, let special, _, _):
             lua.push(end + 1)
             lua.push(fields)
             lua.push(keep)
@@ -102,7 +102,9 @@ enum RequestHead {
         case failed(Int, minor: Int?)
         /// Method, target, minor version and headers pushed; `end`: the offset after the head.
         /// `upgrade`: the head has an Upgrade field (h2c, WebSocket: the caller's business).
-        case complete(end: Int, fields: Int, minor: Int, keep: Bool, special: Bool, upgrade: Bool)
+        /// `length`: a Content-Length body's size when that field, once and 1 to 15 digits, is
+        /// all that makes the head special; −1 without the field; −2 otherwise.
+        case complete(end: Int, fields: Int, minor: Int, keep: Bool, special: Bool, upgrade: Bool, length: Int)
     }
 
     /// The head in `b` from offset `from`, as `parse` describes it (also the native request
@@ -162,6 +164,7 @@ enum RequestHead {
         let headers = lua.top
         var fields = 0
         var hosts = 0, special = false, upgrade = false, closeToken = false, keepAliveToken = false
+        var lengths = 0, length = -1
         while p < stop {
             // name ":" OWS value OWS CRLF
             let nameStart = p
@@ -195,7 +198,9 @@ enum RequestHead {
             case 10 where ResponseHead.equalsLower(name, "connection"):
                 if ResponseHead.hasToken(value, "close") { closeToken = true }
                 if ResponseHead.hasToken(value, "keep-alive") { keepAliveToken = true }
-            case 14 where ResponseHead.equalsLower(name, "content-length"): special = true
+            case 14 where ResponseHead.equalsLower(name, "content-length"):
+                lengths += 1
+                length = decimal(value)
             case 17 where ResponseHead.equalsLower(name, "transfer-encoding"): special = true
             default: break
             }
@@ -215,12 +220,25 @@ enum RequestHead {
             }
         }
         if minor == 1 && hosts != 1 { special = true }
+        if special || lengths > 1 { length = lengths > 0 ? -2 : -1 }
+        special = special || lengths > 0
         if !special && metatable != 0 {
             lua.pushValue(metatable)
             lua_setmetatable(L, headers)
         }
         return .complete(end: he + 4, fields: fields, minor: minor, keep: minor == 1 ? !closeToken : keepAliveToken,
-                         special: special, upgrade: upgrade)
+                         special: special, upgrade: upgrade, length: length)
+    }
+
+    /// 1 to 15 decimal digits → their value; −2 for anything else (the Lua framing decides).
+    static func decimal(_ v: UnsafeRawBufferPointer) -> Int {
+        guard v.count >= 1 && v.count <= 15 else { return -2 }
+        var n = 0
+        for c in v {
+            guard c &- 0x30 < 10 else { return -2 }
+            n = n * 10 + Int(c &- 0x30)
+        }
+        return n
     }
 
     @inline(__always) static func isHost(_ b: UnsafeRawBufferPointer, _ i: Int) -> Bool {
