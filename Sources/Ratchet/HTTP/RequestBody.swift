@@ -109,7 +109,7 @@ enum RequestBody {
             }
             body.storeBytes(of: have, toByteOffset: -header, as: Int.self)
             body.storeBytes(of: capacity, toByteOffset: MemoryLayout<Int>.size - header, as: Int.self)
-            return SocketMethods.park(lua, s, write: false, within: within, "ratchet.socket.recv()")
+            return SocketMethods.parkReading(lua, s, within: within, "ratchet.socket.recv()")
         }
         return finish(lua, body, length, following: UnsafeRawBufferPointer(start: nil, count: 0))
     }

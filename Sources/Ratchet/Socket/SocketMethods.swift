@@ -27,16 +27,25 @@ enum SocketMethods {
     /// that may park several times before it completes (through TLS: a record comes in many
     /// reads, a handshake in many flights) passes `deadlineSlot`, the first free index after
     /// its arguments, so that the socket's timeout bounds the whole call, not each wait.
-    /// `within` (seconds, negative: none) bounds this wait further, for a caller that keeps a
-    /// deadline of its own (the HTTP server's request body: RequestBody).
     @inline(__always)
-    static func park(_ lua: Lua, _ sock: Socket, write: Bool, deadlineSlot: Int32 = 0, within: Double = -1, ctx: Int = 0,
+    static func park(_ lua: Lua, _ sock: Socket, write: Bool, deadlineSlot: Int32 = 0, ctx: Int = 0,
                      _ function: String) -> Int32 {
         Kernel.withThread(lua) { t in
-            var timeout = deadlineSlot == 0 ? sock.timeout : lua.remaining(timeout: sock.timeout, slot: deadlineSlot)
-            if within >= 0 && (timeout < 0 || within < timeout) { timeout = within }
+            let timeout = deadlineSlot == 0 ? sock.timeout : lua.remaining(timeout: sock.timeout, slot: deadlineSlot)
             sock.wait(t, write: write, timeout: timeout)
             return Status.yield(ctx)
+        } ?? Kernel.notInThread(lua, function)
+    }
+
+    /// `park` for a read whose wait is bounded further by `within` seconds (negative: none),
+    /// for a caller that keeps a deadline of its own (the HTTP server's request body:
+    /// RequestBody). Apart from `park`: a parameter there cost the echo round trip 45–90
+    /// instructions (bench/echo_instructions.sh).
+    static func parkReading(_ lua: Lua, _ sock: Socket, within: Double, _ function: String) -> Int32 {
+        Kernel.withThread(lua) { t in
+            let timeout = within >= 0 && (sock.timeout < 0 || within < sock.timeout) ? within : sock.timeout
+            sock.wait(t, write: false, timeout: timeout)
+            return Status.yield()
         } ?? Kernel.notInThread(lua, function)
     }
 
