@@ -13,21 +13,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${SECS:-5}"; rounds="${ROUNDS:-5}"; only="${1:-ratchet-http|ratchet-raw|nginx-lua}"; wrk_args="${WRK_ARGS:-}"
-out="$("$here/scripts/build" release 2>/dev/null)"
-shared="${RATCHET_SHARED_BENCH:-$here/../shared/bench}"
-export LUA_CPATH="$out/lib/?.so;;"
-# lua-http and its pure-Lua dependencies are packaged for Lua 5.1-5.3 only; they run on 5.4.
-export LUA_PATH="$here/LuaLib/?.lua;$here/LuaLib/?/init.lua;;/usr/share/lua/5.3/?.lua;/usr/share/lua/5.3/?/init.lua;/usr/share/lua/5.2/?.lua;/usr/share/lua/5.2/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
-ulimit -n 4096 2>/dev/null || true
-servers=(
-  "ratchet-http|lua5.4 $here/bench/http_server.lua"
-  "ratchet-raw|lua5.4 $here/bench/http_raw.lua"
-  "nginx-lua|$here/bench/nginx_lua.sh"
-  "lua-http|lua5.4 $shared/servers/http_luahttp.lua"
-  "cqueues-hand|lua5.4 $shared/servers/http_cqueues.lua"
-)
-IFS=';' read -r -a extra <<<"${EXTRA_SERVERS:-}"
-for e in "${extra[@]}"; do [ -n "$e" ] && servers+=("$e"); done
+. "$here/bench/http_servers.sh"
 tmp="$(mktemp -d)"
 names=(); ports=(); pids=(); wrappers=()
 cleanup() { for p in "${wrappers[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
