@@ -16,7 +16,7 @@ secs="${SECS:-5}"; rounds="${ROUNDS:-5}"; only="${1:-ratchet-http|ratchet-raw|ng
 . "$here/bench/http_servers.sh"
 tmp="$(mktemp -d)"
 names=(); ports=(); pids=(); wrappers=()
-cleanup() { for p in "${wrappers[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+cleanup() { for p in "${wrappers[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; cat "$tmp"/*.log >&2 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 port=$((20000 + RANDOM % 20000))
 for entry in "${servers[@]}"; do
@@ -26,6 +26,7 @@ for entry in "${servers[@]}"; do
     taskset -c 0 $cmd "$port" >/dev/null 2>"$tmp/$name.log" &
     wrappers+=($!)
     for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+    kill -0 "${wrappers[-1]}" 2>/dev/null || { echo "$name did not start (port $port taken?)" >&2; exit 1; }
     # the process that serves (nginx_lua.sh execs nginx; lua5.4 is the wrapper itself)
     pid="$(pgrep -n -f -- "-p ${TMPDIR:-/tmp}/ratchet-bench-nginx.$port" 2>/dev/null || true)"
     [ -n "$pid" ] || pid="${wrappers[-1]}"
