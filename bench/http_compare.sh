@@ -8,23 +8,8 @@
 # EXTRA_SERVERS="name|command;…" adds servers (e.g. an older checkout's http_server.lua).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
-shared="${RATCHET_SHARED_BENCH:-$here/../shared/bench}"
 secs="${SECS:-5}"; reps="${REPS:-1}"; only="${1:-.}"
-out="$("$here/scripts/build" release 2>/dev/null)"
-export LUA_CPATH="$out/lib/?.so;;"
-# lua-http and its pure-Lua dependencies are packaged for Lua 5.1-5.3 only; they run on 5.4.
-export LUA_PATH="$here/LuaLib/?.lua;$here/LuaLib/?/init.lua;;/usr/share/lua/5.3/?.lua;/usr/share/lua/5.3/?/init.lua;/usr/share/lua/5.2/?.lua;/usr/share/lua/5.2/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
-ulimit -n 4096 2>/dev/null || true
-
-servers=(
-  "ratchet-http|lua5.4 $here/bench/http_server.lua"
-  "ratchet-raw|lua5.4 $here/bench/http_raw.lua"
-  "lua-http|lua5.4 $shared/servers/http_luahttp.lua"
-  "cqueues-hand|lua5.4 $shared/servers/http_cqueues.lua"
-  "nginx-lua|$here/bench/nginx_lua.sh"
-)
-IFS=';' read -r -a extra <<<"${EXTRA_SERVERS:-}"
-for e in "${extra[@]}"; do [ -n "$e" ] && servers+=("$e"); done
+. "$here/bench/http_servers.sh"
 conns="${CONNS:-100}"; wrk_args="${WRK_ARGS:-}"
 port=$((20000 + RANDOM % 20000))
 echo "# HTTP/1.1, wrk -t1 -c$conns -d${secs}s $wrk_args, best of $reps ($(date -u '+%Y-%m-%d %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -7,24 +7,16 @@
 # each server's total against nginx + Lua. CPU per request is the measure: at ~100,000
 # requests per second one wrk thread on one core is the limit, so requests per second of
 # the faster servers say more about wrk than about them. A benchmark, not a test.
-# usage: bench/http_cpu.sh [ONLY-regex]   (env: SECS, ROUNDS, WRK_ARGS, EXTRA_SERVERS as in
+# usage: bench/http_cpu.sh [ONLY-regex, default ratchet-http|ratchet-raw|nginx-lua; also lua-http,
+# cqueues-hand]   (env: SECS, ROUNDS, WRK_ARGS, EXTRA_SERVERS as in
 # bench/http_compare.sh)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 secs="${SECS:-5}"; rounds="${ROUNDS:-5}"; only="${1:-ratchet-http|ratchet-raw|nginx-lua}"; wrk_args="${WRK_ARGS:-}"
-out="$("$here/scripts/build" release 2>/dev/null)"
-export LUA_CPATH="$out/lib/?.so;;" LUA_PATH="$here/LuaLib/?.lua;$here/LuaLib/?/init.lua;;"
-ulimit -n 4096 2>/dev/null || true
-servers=(
-  "ratchet-http|lua5.4 $here/bench/http_server.lua"
-  "ratchet-raw|lua5.4 $here/bench/http_raw.lua"
-  "nginx-lua|$here/bench/nginx_lua.sh"
-)
-IFS=';' read -r -a extra <<<"${EXTRA_SERVERS:-}"
-for e in "${extra[@]}"; do [ -n "$e" ] && servers+=("$e"); done
+. "$here/bench/http_servers.sh"
 tmp="$(mktemp -d)"
 names=(); ports=(); pids=(); wrappers=()
-cleanup() { for p in "${wrappers[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+cleanup() { for p in "${wrappers[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; cat "$tmp"/*.log >&2 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 port=$((20000 + RANDOM % 20000))
 for entry in "${servers[@]}"; do
@@ -34,6 +26,7 @@ for entry in "${servers[@]}"; do
     taskset -c 0 $cmd "$port" >/dev/null 2>"$tmp/$name.log" &
     wrappers+=($!)
     for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+    kill -0 "${wrappers[-1]}" 2>/dev/null || { echo "$name did not start (port $port taken?)" >&2; exit 1; }
     # the process that serves (nginx_lua.sh execs nginx; lua5.4 is the wrapper itself)
     pid="$(pgrep -n -f -- "-p ${TMPDIR:-/tmp}/ratchet-bench-nginx.$port" 2>/dev/null || true)"
     [ -n "$pid" ] || pid="${wrappers[-1]}"

@@ -135,7 +135,7 @@ function M.send_pieces(s, pieces)
     for _, piece in ipairs(pieces) do
         local ok, rest = pcall(s.send, s, piece)
         while ok and rest do ok, rest = pcall(s.send, s, rest) end
-        if not ok then return false end
+        if not ok then pcall(s.shutdown, s, "write"); return false end
         -- after a piece of odd length the server runs before the next one comes: some pieces
         -- arrive on their own (as separate segments would), others together with the next
         if #piece % 2 == 1 then ratchet.thread.yield() end
@@ -161,9 +161,12 @@ end
 --- Runs `f()` as a thread and waits at most `seconds` for it; true when it finished.
 function M.finishes(t, seconds)
     local deadline = ratchet.now() + seconds
+    local spins = 0
     while coroutine.status(t) ~= "dead" do
         if ratchet.now() > deadline then ratchet.thread.kill(t); return false end
-        ratchet.thread.timer(0.001)
+        -- a server that is ending usually needs a turn or two, not a millisecond
+        spins = spins + 1
+        if spins <= 20 then ratchet.thread.yield() else ratchet.thread.timer(0.001) end
     end
     return true
 end

@@ -152,6 +152,17 @@ h.run(function()
     h.eq(s:recv(10), "", "the server closed")
     s:close()
 
+    -- limits given as math.huge (none) or fractions are whole counts for the native parts too
+    local port3, stats3 = t.serve(handlers, {max_header_bytes = math.huge, max_headers = 50.5, max_body_bytes = math.huge})
+    local s4 = h.connect(port3)
+    for i = 1, 3 do
+        request(s4, "GET /plain HTTP/1.1", 200, "plain", "no header limit " .. i)
+        t.send_all(s4, "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
+        h.eq(t.read_responses(s4, 1)[1].body, "/p 3 abc", "no body limit " .. i)
+    end
+    s4:close()
+    stats3.stop()
+
     -- inherited handlers (found through __index by the Lua lookup)
     local listener2, port2 = h.listen()
     local acceptor2 = thread.attach(function()

@@ -337,8 +337,9 @@ function h2.serve(self, c, initial, io, session, upgraded)
             if conn.active > 0 and not conn.broken then
                 conn.eof_waiter = self_thread()
                 pause()
-                flush(conn)
             end
+            -- what the streams queued, also those that ended while this thread read
+            flush(conn)
             break
         end
         data = d

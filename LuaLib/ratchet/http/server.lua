@@ -46,7 +46,14 @@ function server.new(socket, from, handlers, options)
     local o = {tls = options.tls, on_error = options.on_error}
     for k, v in pairs(server.defaults) do
         local given = options[k]
-        o[k] = type(given) == "number" and given or v
+        if type(given) == "number" and given == given then   -- not NaN
+            -- the limits are counts: whole numbers, math.huge for none (the native parts
+            -- take integers)
+            if k:find("^max_") then given = given >= math.maxinteger and math.maxinteger or math.floor(given) end
+            o[k] = given
+        else
+            o[k] = v
+        end
     end
     return setmetatable({socket = socket, from = from, handlers = handlers, options = o}, server)
 end
