@@ -100,6 +100,9 @@ def malformed(port):
         ("window-update-zero", frame_bytes(4, 8, 0, 0, b"\0\0\0\0")),         # PROTOCOL_ERROR
         ("bad-hpack", frame_bytes(4, 1, 5, 1, b"\xff\xff\xff\xff")),          # COMPRESSION_ERROR
         ("oversized-frame", frame_bytes(20000, 0, 0, 1, b"\0" * 20000)),      # FRAME_SIZE_ERROR
+        # the same, far larger than any read of the server: most of it is still unread when
+        # the server ends the connection, which must not reset it before the GOAWAY is read
+        ("oversized-frame-large", frame_bytes(300000, 0, 0, 1, b"\0" * 300000)),
         ("even-stream-id", None),                                             # PROTOCOL_ERROR
     ]
     for name, data in cases:

@@ -305,6 +305,12 @@ function h2.serve(self, c, initial, io, session, upgraded)
     local base = c.base
     local data = initial
     local timed_out = false
+    -- Unless the client ended first (EOF, or a failed read), the server ends the connection
+    -- (a GOAWAY for an error, an idle timeout, a drain) while the client may still be sending:
+    -- the rest of an oversized frame, requests already on their way. Closing with unread
+    -- input would reset the connection before the client reads the GOAWAY, so the server
+    -- lingers, as after an HTTP/1.1 error reply (RFC 9113 6.8: wait before closing).
+    c.linger = true
     while true do
         if data ~= "" then
             local ok = session:receive(data)
@@ -323,7 +329,7 @@ function h2.serve(self, c, initial, io, session, upgraded)
         set_timeout(c, wait)
         local ok, d = pcall(sock.recv, sock, RECV_SIZE)
         if not ok then
-            if not is_error(d, "ETIMEDOUT") then break end
+            if not is_error(d, "ETIMEDOUT") then c.linger = false; break end
             -- the socket's own timeout, shorter than any deadline, ended a wait for what the
             -- client owes: the connection ends
             if owes and base >= 0 and (wait < 0 or wait > base) then
@@ -334,6 +340,7 @@ function h2.serve(self, c, initial, io, session, upgraded)
         elseif d == "" then
             -- The client half-closed: the streams it opened are still answered (as HTTP/1.1
             -- answers the requests read before EOF), then the connection ends.
+            c.linger = false
             if conn.active > 0 and not conn.broken then
                 conn.eof_waiter = self_thread()
                 pause()

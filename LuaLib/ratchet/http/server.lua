@@ -27,7 +27,10 @@ server.defaults = {
     body_timeout = 120,              -- seconds to receive a whole request body once its head came
 }
 
-local RECV_SIZE = 65536
+-- 16 KiB: a request head and a small body come in one read, and a larger body goes from the
+-- kernel straight into its own buffer (RequestBody.swift) instead of first into a 64 KiB read
+-- copied again (callgrind, 64 KB POST: 340,000 → 204,000 instructions per request)
+local RECV_SIZE = 16384
 local OUT_PIECES = 512            -- pipelined responses are batched into one send up to this
 -- The request line, for heads not complete yet (complete ones are parsed natively, with the
 -- same rule). The target is visible ASCII only, as in h11 (no controls, NUL or raw bytes
