@@ -40,10 +40,12 @@ enum ConnectionLoop {
     private static let keys: [StaticString] = ["stage", "head", "idle", "code", "message", "headers", "data", "draining"]
     private static let stageKey: Int32 = 12, head: Int32 = 13, idle: Int32 = 14, codeKey: Int32 = 15
     private static let messageKey: Int32 = 16, headersKey: Int32 = 17, dataKey: Int32 = 18, drainingKey: Int32 = 19
+    // the strings of the previous request, for the parser to give again (RequestHead.push)
+    private static let cache: Int32 = 20
     // a request being answered: what the parser pushed, then the handler's result
-    private static let method: Int32 = 20, target: Int32 = 21, headers: Int32 = 23
-    private static let result: Int32 = 24
-    private static let top: Int32 = 19   // the call's own state ends here between requests
+    private static let method: Int32 = 21, target: Int32 = 22, headers: Int32 = 24
+    private static let result: Int32 = 25
+    private static let top: Int32 = 20   // the call's own state ends here between requests
     // what the trampoline brings back (ctx): resumed after a read's park, or after the handler;
     // the request's minor version and keep-alive ride along in the bits above
     private static let reading = 1, answered = 2
@@ -54,6 +56,7 @@ enum ConnectionLoop {
         if ctx == 0 {
             lua.arguments(recvSize)
             for k in keys { lua.push(k) }
+            lua.newTable(narr: 8)
         }
         return Socket.with(lua, sock) { s in
             var ctx = ctx
@@ -98,7 +101,8 @@ enum ConnectionLoop {
         let bytes = UnsafeRawBufferPointer(start: buf, count: n)
         guard n > 0 else { lua.push(""); return 1 }
         let outcome = RequestHead.read(lua, bytes, from: 0, maxHead: Int(lua_tointegerx(lua.L, maxHead, nil)),
-                                       maxHeaders: Int(lua_tointegerx(lua.L, maxHeaders, nil)), metatable: metatable)
+                                       maxHeaders: Int(lua_tointegerx(lua.L, maxHeaders, nil)), metatable: metatable,
+                                       cache: cache)
         // A body is taken when its Content-Length is all that made the head special and it
         // is all the rest of what was read. isMethod pushes the name; rawget replaces it with
         // what the handler object holds for it.

@@ -111,8 +111,11 @@ enum RequestHead {
     /// loop's parser, HTTP/ConnectionLoop). The headers table gets the metatable at stack
     /// index `metatable` (0: none) unless the head is special. Leaves the stack as it found
     /// it unless the head is complete.
+    /// With `cache` (a stack index, 0: none), a table of the strings the previous request of
+    /// the connection got (method, target, then each field's name and value), each string
+    /// whose bytes are the same is pushed again instead of made anew (see `push`).
     static func read(_ lua: Lua, _ b: UnsafeRawBufferPointer, from: Int, maxHead: Int, maxHeaders: Int,
-                     metatable: Int32) -> Outcome {
+                     metatable: Int32, cache: Int32 = 0) -> Outcome {
         let L = lua.L
         let n = b.count
         var start = from
@@ -148,8 +151,8 @@ enum RequestHead {
         if major != 0x31 { return fail(major == 0x30 ? 400 : 505) }
         let minor = minorDigit == 0x30 ? 0 : 1
 
-        lua.push(bytes: b.baseAddress! + start, count: methodEnd - start)
-        lua.push(bytes: b.baseAddress! + targetStart, count: targetEnd - targetStart)
+        push(lua, b.baseAddress! + start, methodEnd - start, cache: cache, slot: 1)
+        push(lua, b.baseAddress! + targetStart, targetEnd - targetStart, cache: cache, slot: 2)
         lua.push(minor)
         var p = lineEnd + 2
         let stop = he + 2
@@ -204,17 +207,18 @@ enum RequestHead {
             case 17 where ResponseHead.equalsLower(name, "transfer-encoding"): special = true
             default: break
             }
-            pushName(lua, b.baseAddress! + nameStart, nameEnd - nameStart, lower: upper)
+            pushName(lua, b.baseAddress! + nameStart, nameEnd - nameStart, lower: upper, cache: cache,
+                     slot: 2 * fields + 1)
             lua.pushValue(-1)
             if lua_rawget(L, headers) == LUA_TNIL {
                 lua.pop()
                 lua.newTable(narr: 1)
-                lua.push(bytes: b.baseAddress! + valueStart, count: valueEnd - valueStart)
+                push(lua, b.baseAddress! + valueStart, valueEnd - valueStart, cache: cache, slot: 2 * fields + 2)
                 lua.rawSet(-2, 1)
                 lua_rawset(L, headers)
             } else {
                 let count = lua.rawLen(-1)
-                lua.push(bytes: b.baseAddress! + valueStart, count: valueEnd - valueStart)
+                push(lua, b.baseAddress! + valueStart, valueEnd - valueStart, cache: cache, slot: 2 * fields + 2)
                 lua.rawSet(-2, count + 1)
                 lua.pop(2)
             }
@@ -245,15 +249,40 @@ enum RequestHead {
         b[i] | 0x20 == 0x68 && b[i + 1] | 0x20 == 0x6F && b[i + 2] | 0x20 == 0x73 && b[i + 3] | 0x20 == 0x74
     }
 
+    /// What the cache keeps, so that a connection holds at most ~10 KB for it: strings of up
+    /// to 160 bytes, of the method, the target and the first 32 fields.
+    static let cachedLength = 160, cachedSlots = 66
+
+    /// Pushes the string of `count` bytes at `p`. With a cache (see `read`): the previous
+    /// request's string at `slot` when its bytes are the same, else a new one, kept there.
+    /// A keep-alive client repeats most of its head (method, Host, User-Agent, Accept,
+    /// cookies): comparing bytes costs a third of hashing and interning a short string, and
+    /// a long one (over 40 bytes) is not allocated, copied and collected again.
+    @inline(__always)
+    static func push(_ lua: Lua, _ p: UnsafeRawPointer, _ count: Int, cache: Int32, slot: Int) {
+        guard cache != 0 else { lua.push(bytes: p, count: count); return }
+        let L = lua.L
+        if lua_rawgeti(L, cache, lua_Integer(slot)) == LUA_TSTRING {
+            var len = 0
+            if let q = lua_tolstring(L, -1, &len), len == count && (count == 0 || memcmp(q, p, count) == 0) { return }
+        }
+        lua.pop()
+        lua.push(bytes: p, count: count)
+        if count <= cachedLength && slot <= cachedSlots {
+            lua.pushValue(-1)
+            lua_rawseti(L, cache, lua_Integer(slot))
+        }
+    }
+
     /// Pushes a field name, lower-cased when it has upper-case letters.
-    static func pushName(_ lua: Lua, _ p: UnsafeRawPointer, _ count: Int, lower: Bool) {
-        guard lower else { lua.push(bytes: p, count: count); return }
+    static func pushName(_ lua: Lua, _ p: UnsafeRawPointer, _ count: Int, lower: Bool, cache: Int32, slot: Int) {
+        guard lower else { push(lua, p, count, cache: cache, slot: slot); return }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { out in
             for k in 0..<count {
                 let c = p.load(fromByteOffset: k, as: UInt8.self)
                 out[k] = c &- 0x41 < 26 ? c | 0x20 : c
             }
-            lua.push(bytes: out.baseAddress, count: count)
+            push(lua, out.baseAddress!, count, cache: cache, slot: slot)
         }
     }
 }
