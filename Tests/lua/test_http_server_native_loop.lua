@@ -34,9 +34,18 @@ local routes = {
     ["/split"] = function() return {code = 200, message = "OK", headers = {["X-Bad"] = "a\r\nb"}, data = "x"} end,
     ["/close"] = function() return {code = 200, message = "OK", headers = {Connection = "close"}, data = "bye"} end,
 }
+-- what the handler was given, to check that a request never sees the previous one's strings
+local seen
+function routes.echo(headers)
+    local names = {}
+    for name, values in pairs(headers) do names[#names + 1] = name .. "=" .. table.concat(values, "|") end
+    table.sort(names)
+    return {code = 200, message = "OK", data = table.concat(names, ";")}
+end
 function handlers:GET(uri, headers, data, from)
     assert(type(headers) == "table" and headers.host and headers.host[1] == "x", "headers reach the handler")
     assert(data == nil, "no body")
+    if uri:find("^/echo") then return routes.echo(headers) end
     return routes[uri]()
 end
 function handlers:PURGE(uri) return {code = 200, message = "OK", data = "purged " .. uri} end
@@ -121,6 +130,21 @@ h.run(function()
     while not got:find("0\r\n\r\n", 1, true) do got = got .. s:recv(4096) end
     t.has(got, "Transfer-Encoding: chunked\r\n", "stream")
     t.has(got, "2\r\np1\r\n2\r\np2\r\n2\r\np3\r\n0\r\n\r\n", "stream chunks")
+    -- each request gets its own fields, however much it shares with the one before
+    local heads = {
+        {"X-V: 1\r\nX-W: a\r\n", "host=x;x-v=1;x-w=a"},
+        {"X-V: 2\r\nX-W: a\r\n", "host=x;x-v=2;x-w=a"},
+        {"X-W: a\r\nX-V: 2\r\n", "host=x;x-v=2;x-w=a"},
+        {"x-v: 22\r\n", "host=x;x-v=22"},
+        {"X-V: 2\r\nX-V: 3\r\nX-W: \r\n", "host=x;x-v=2|3;x-w="},
+        {"", "host=x"},
+        {"X-V: " .. ("v"):rep(300) .. "\r\n", "host=x;x-v=" .. ("v"):rep(300)},
+        {"X-V: " .. ("v"):rep(299) .. "w\r\n", "host=x;x-v=" .. ("v"):rep(299) .. "w"},
+    }
+    for i, case in ipairs(heads) do
+        t.send_all(s, "GET /echo HTTP/1.1\r\nHost: x\r\n" .. case[1] .. "\r\n")
+        h.eq(t.read_responses(s, 1)[1].body, case[2], "fields of request " .. i)
+    end
     -- bodies: whole in one read (natively, counted below), in two reads, empty, over the limit
     lines = 0
     for i = 1, 50 do
