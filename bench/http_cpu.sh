@@ -4,9 +4,11 @@
 # wrk -t1 -c100 (core 1) in turn, so slow drifts of a shared machine fall on all of them
 # alike. Per round and server: requests per second and the user and system CPU time of the
 # server process per request (/proc/PID/stat); then the medians over ROUNDS (5) rounds and
-# each server's total against nginx + Lua. CPU per request is the measure: at ~100,000
-# requests per second one wrk thread on one core is the limit, so requests per second of
-# the faster servers say more about wrk than about them. A benchmark, not a test.
+# each server's total against nginx + Lua, also as the median of each round's own ratio
+# (paired: the machine's speed drifts between rounds by more than the servers differ, and
+# within a round it moves both alike). CPU per request is the measure: at ~100,000 requests
+# per second one wrk thread on one core is the limit, so requests per second of the faster
+# servers say more about wrk than about them. A benchmark, not a test.
 # usage: bench/http_cpu.sh [ONLY-regex, default ratchet-http|ratchet-raw|nginx-lua; also lua-http,
 # cqueues-hand]   (env: SECS, ROUNDS, WRK_ARGS, EXTRA_SERVERS as in
 # bench/http_compare.sh)
@@ -48,19 +50,25 @@ for r in $(seq "$rounds"); do
         sys="$(echo "scale=2; ($s1 - $s0) * 1000000 / $hz / $reqs" | bc)"
         total="$(echo "scale=2; $user + $sys" | bc)"
         printf '| %s | %s | %s | %s | %s | %s |\n' "$r" "${names[$i]}" "$rps" "$user" "$sys" "$total"
-        echo "${names[$i]} $rps $user $sys $total" >>"$tmp/rows"
+        echo "${names[$i]} $rps $user $sys $total $r" >>"$tmp/rows"
     done
 done
 echo
 median() { sort -n | awk '{a[NR]=$1} END {printf "%.2f\n", (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 ref="$(awk '$1=="nginx-lua" {print $5}' "$tmp/rows" | median)"
-printf '| server (median of %s) | req/s | user µs/req | system µs/req | total µs/req | nginx + Lua total ÷ this |\n|---|---:|---:|---:|---:|---:|\n' "$rounds"
+printf '| server (median of %s) | req/s | user µs/req | system µs/req | total µs/req | nginx + Lua total ÷ this | the same, paired by round (range) |\n|---|---:|---:|---:|---:|---:|---:|\n' "$rounds"
 for n in "${names[@]}"; do
+    # each round's nginx total over this server's: the machine's drift between rounds cancels
+    paired="$(awk -v n="$n" '$1=="nginx-lua" {ref[$6]=$5} $1==n {mine[$6]=$5} END {for (r in mine) if (ref[r] > 0) printf "%.3f\n", ref[r] / mine[r]}' "$tmp/rows" | sort -n)"
+    pmed="-"
+    if [ -n "$paired" ]; then
+        pmed="$(median <<<"$paired")× ($(head -1 <<<"$paired")–$(tail -1 <<<"$paired"))"
+    fi
     rps="$(printf '%.0f' "$(awk -v n="$n" '$1==n {print $2}' "$tmp/rows" | median)")"
     user="$(awk -v n="$n" '$1==n {print $3}' "$tmp/rows" | median)"
     sys="$(awk -v n="$n" '$1==n {print $4}' "$tmp/rows" | median)"
     total="$(awk -v n="$n" '$1==n {print $5}' "$tmp/rows" | median)"
     ratio="-"
     [ -n "$ref" ] && [ "$ref" != "0" ] && ratio="$(echo "scale=2; $ref / $total" | bc)×"
-    printf '| %s | %s | %s | %s | %s | %s |\n' "$n" "$rps" "$user" "$sys" "$total" "$ratio"
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$n" "$rps" "$user" "$sys" "$total" "$ratio" "$pmed"
 done
