@@ -43,6 +43,9 @@ local CLOSED = setmetatable({}, {__tostring = function() return "connection clos
 -- options: max_header_bytes, max_headers, max_body_bytes, idle_timeout, header_timeout,
 -- body_timeout, tls (a ratchet.ssl server context: handshake first), on_error(err, from).
 local NO_OPTIONS = {}
+-- The limits that are counts: whole numbers, math.huge for none (the native parts take
+-- integers).
+local COUNTS = {max_header_bytes = true, max_headers = true, max_body_bytes = true}
 
 function server.new(socket, from, handlers, options)
     if type(options) ~= "table" then options = NO_OPTIONS end
@@ -50,9 +53,7 @@ function server.new(socket, from, handlers, options)
     for k, v in pairs(server.defaults) do
         local given = options[k]
         if type(given) == "number" and given == given then   -- not NaN
-            -- the limits are counts: whole numbers, math.huge for none (the native parts
-            -- take integers)
-            if k:find("^max_") then given = given >= math.maxinteger and math.maxinteger or math.floor(given) end
+            if COUNTS[k] then given = given >= math.maxinteger and math.maxinteger or math.floor(given) end
             o[k] = given
         else
             o[k] = v
@@ -500,34 +501,36 @@ end
 
 -- The common request is served by the native loop (Sources/Ratchet/HTTP/ConnectionLoop.swift)
 -- once the connection waits for its next request with nothing pending; it returns here for
--- everything else, at the point it reached. → bytes to parse; false: nothing to parse (the
--- loop goes on); nil: the connection ends.
+-- everything else, at the point it reached, and is called again once that is done. → the
+-- next bytes to parse ("" when the client closed), or nil when the connection ends.
 local serve_requests = ratchet.httpwire.serve_requests
 local function serve_natively(self, c)
-    if c.timeout ~= c.wait then set_timeout(c, c.wait) end
     local opt = c.opt
-    local r, ok, res, method, minor, keep = serve_requests(c.sock, self, self.handlers, self.from, c,
-        opt.max_header_bytes, opt.max_headers, opt.max_body_bytes, headers_metatable, reasons, RECV_SIZE)
-    if r == nil then
-        -- a handler's response it left to this code (stage "head": nothing of it was sent)
-        local checked_res, ncode = checked(self, method, ok, res)
-        if not answer(self, c, checked_res, ncode, method, minor, keep, "", 1) then return nil end
-        return false
-    elseif r == true then
-        -- a response that did not fit the socket at once, or ends the connection
-        if #ok > 0 then
-            c.nout = c.nout + 1
-            c.out[c.nout] = ok
+    while true do
+        if c.nout > 0 then flush(c) end
+        c.stage = "idle"
+        if c.timeout ~= c.wait then set_timeout(c, c.wait) end
+        local r, ok, res, method, minor, keep = serve_requests(c.sock, self, self.handlers, self.from, c,
+            opt.max_header_bytes, opt.max_headers, opt.max_body_bytes, headers_metatable, reasons, RECV_SIZE)
+        if r == nil then
+            -- a handler's response it left to this code (stage "head": nothing of it was sent)
+            local checked_res, ncode = checked(self, method, ok, res)
+            if not answer(self, c, checked_res, ncode, method, minor, keep, "", 1) then return nil end
+        elseif r == true then
+            -- a response that did not fit the socket at once, or ends the connection
+            if #ok > 0 then
+                c.nout = c.nout + 1
+                c.out[c.nout] = ok
+            end
+            flush(c)
+            if not res then return nil end
+        elseif r == false then
+            c.native = false   -- encrypted or traced: the Lua loop alone from here
+            return recv(c)
+        else
+            return r
         end
-        flush(c)
-        if not res then return nil end
-        return false
-    elseif r == false then
-        c.native = false   -- encrypted or traced: the Lua loop alone
-        return false
     end
-    if r == "" then return nil end   -- the client closed
-    return r
 end
 
 -- What h2_server.lua uses of this file.
@@ -557,11 +560,7 @@ local function serve(self, c)
             c.stage = "idle"
             if c.native and not c.deadline and c.wait == opt.idle_timeout then
                 buf = serve_natively(self, c)
-                if not buf then
-                    if buf == nil then return end
-                    buf = ""
-                    goto continue
-                end
+                if not buf then return end
             -- recv(c) without the call when no deadline runs and the timeout is set already
             elseif c.deadline or c.timeout ~= c.wait then buf = recv(c) else buf = sock_recv(sock, RECV_SIZE) end
             pos = 1

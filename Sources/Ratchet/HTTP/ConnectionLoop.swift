@@ -59,18 +59,15 @@ enum ConnectionLoop {
             lua.newTable(narr: 8)
         }
         return Socket.with(lua, sock) { s in
-            var ctx = ctx
-            var status = status
+            var resumed = ctx == reading   // a read's park ended: by its timeout?
             if ctx & 3 == answered {
                 let r = answer(lua, s, status: status, minor: ctx >> 2 & 1, keep: ctx >> 3 & 1 == 1)
                 if r != next { return r }
-                ctx = 0
-                status = LUA_OK
             }
             while true {
-                let r = receive(lua, s, timedOut: ctx == reading && Kernel.timedOut(lua, status))
+                let r = receive(lua, s, timedOut: resumed && Kernel.timedOut(lua, status))
                 if r != next { return r }
-                ctx = 0
+                resumed = false
             }
         } ?? lua.typeError(sock, "ratchet.socket")
     }
@@ -109,7 +106,7 @@ enum ConnectionLoop {
         guard case .complete(let end, _, let minor, let keep, let special, let upgrade, let length) = outcome, !upgrade,
               end + max(length, 0) == n, !special || length >= 0 && length <= lua_tointegerx(lua.L, maxBody, nil),
               isMethod(lua, method), lua_rawget(lua.L, handlers) == LUA_TFUNCTION else {
-            return handBack(lua, bytes)
+            return handBackBytes(lua, bytes)
         }
         if special {   // checked here instead: the table gets its metatable now
             lua.pushValue(metatable)
@@ -126,7 +123,7 @@ enum ConnectionLoop {
     }
 
     /// The bytes read, for the Lua loop to parse and answer from their start.
-    private static func handBack(_ lua: Lua, _ bytes: UnsafeRawBufferPointer) -> Int32 {
+    private static func handBackBytes(_ lua: Lua, _ bytes: UnsafeRawBufferPointer) -> Int32 {
         lua.setTop(top)
         lua.push(bytes: bytes.baseAddress, count: bytes.count)
         return 1
@@ -152,9 +149,9 @@ enum ConnectionLoop {
     private static func answer(_ lua: Lua, _ s: Socket, status: Int32, minor: Int, keep: Bool) -> Int32 {
         let L = lua.L
         lua.setTop(result)
-        guard status == LUA_YIELD else { return handBack(lua, ok: false, minor: minor, keep: keep) }
+        guard status == LUA_YIELD else { return handBackResponse(lua, ok: false, minor: minor, keep: keep) }
         guard lua.type(result) == LUA_TTABLE, lua_getmetatable(L, result) == 0 else {
-            return handBack(lua, ok: true, minor: minor, keep: keep)
+            return handBackResponse(lua, ok: true, minor: minor, keep: keep)
         }
         // the response's fields (raw: it has no metatable)
         func field(_ key: Int32) -> Int32 {
@@ -171,9 +168,9 @@ enum ConnectionLoop {
             lua.push(200)
         case LUA_TNUMBER where lua_isinteger(L, -1) != 0:
             code = Int(lua_tointegerx(L, -1, nil))
-            guard code >= 100 && code <= 999 && code != 101 else { return handBack(lua, ok: true, minor: minor, keep: keep) }
+            guard code >= 100 && code <= 999 && code != 101 else { return handBackResponse(lua, ok: true, minor: minor, keep: keep) }
         default:
-            return handBack(lua, ok: true, minor: minor, keep: keep)
+            return handBackResponse(lua, ok: true, minor: minor, keep: keep)
         }
         switch field(messageKey) {
         case LUA_TSTRING: break
@@ -181,16 +178,16 @@ enum ConnectionLoop {
             lua.pop()
             if lua_rawgeti(L, reasons, lua_Integer(code)) != LUA_TSTRING { lua.pop(); lua.push("") }
         default:
-            return handBack(lua, ok: true, minor: minor, keep: keep)
+            return handBackResponse(lua, ok: true, minor: minor, keep: keep)
         }
         let headersType = field(headersKey)
-        guard headersType == LUA_TTABLE || headersType == LUA_TNIL else { return handBack(lua, ok: true, minor: minor, keep: keep) }
+        guard headersType == LUA_TTABLE || headersType == LUA_TNIL else { return handBackResponse(lua, ok: true, minor: minor, keep: keep) }
         if code < 200 || code == 204 || code == 304 {
             lua.pushNil()   // no body (ResponseHead adds no framing either)
         } else {
             let dataType = field(dataKey)
             guard dataType == LUA_TNIL || dataType == LUA_TSTRING && lua.rawLen(-1) <= ResponseHead.inlineBody else {
-                return handBack(lua, ok: true, minor: minor, keep: keep)
+                return handBackResponse(lua, ok: true, minor: minor, keep: keep)
             }
         }
         // the server's drain() asks for Connection: close from the next response on
@@ -207,7 +204,7 @@ enum ConnectionLoop {
         guard r == 2 || r == 3, lua.type(-2) == LUA_TSTRING else {
             // refused (would split, or values for tostring): nothing was sent
             if r < 0 { return r }
-            return handBack(lua, ok: true, minor: minor, keep: keep)
+            return handBackResponse(lua, ok: true, minor: minor, keep: keep)
         }
         let kept = lua.toBool(-1)
         if lua.rawLen(-2) == 0 && kept {
@@ -222,7 +219,7 @@ enum ConnectionLoop {
     }
 
     /// The handler's result for the Lua loop: nil, ok, res, method, minor, keep.
-    private static func handBack(_ lua: Lua, ok: Bool, minor: Int, keep: Bool) -> Int32 {
+    private static func handBackResponse(_ lua: Lua, ok: Bool, minor: Int, keep: Bool) -> Int32 {
         lua.setTop(result)
         lua.pushNil()
         lua.push(ok)
